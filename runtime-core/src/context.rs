@@ -1,0 +1,84 @@
+//! Thread-local context: which runtime's worker this thread is, which runtime
+//! `spawn()` targets, and whether a `block_on` is running here.
+
+use std::cell::{Cell, RefCell};
+
+use crate::{runtime::Handle, sync::thread_local};
+
+thread_local! {
+    /// `(runtime id, worker index)` on a worker thread.
+    static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
+    /// The runtime that `runtime_core::spawn` targets on this thread.
+    static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
+    /// Set while a `block_on` is driving a future on this thread.
+    static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+/// This thread's worker index if it is a worker of runtime `runtime_id`.
+pub(crate) fn worker_index(runtime_id: usize) -> Option<usize> {
+    WORKER
+        .try_with(|w| match w.get() {
+            Some((id, index)) if id == runtime_id => Some(index),
+            _ => None,
+        })
+        .ok()
+        .flatten()
+}
+
+/// Whether this thread is a worker of any runtime.
+pub(crate) fn is_worker() -> bool {
+    WORKER.try_with(|w| w.get().is_some()).unwrap_or(false)
+}
+
+/// Whether a `block_on` is running on this thread.
+pub(crate) fn in_block_on() -> bool {
+    IN_BLOCK_ON.try_with(Cell::get).unwrap_or(false)
+}
+
+/// A clone of the current runtime's handle, if any.
+pub(crate) fn current() -> Option<Handle> {
+    CURRENT.try_with(|c| c.borrow().clone()).ok().flatten()
+}
+
+/// Marks this thread as worker `index` of runtime `runtime_id` and makes
+/// `handle` current, until the guard drops.
+pub(crate) fn enter_worker(runtime_id: usize, index: usize, handle: Handle) -> WorkerGuard {
+    WORKER.with(|w| w.set(Some((runtime_id, index))));
+    CURRENT.with(|c| *c.borrow_mut() = Some(handle));
+    WorkerGuard(())
+}
+
+/// Undoes [`enter_worker`] on drop.
+pub(crate) struct WorkerGuard(());
+
+impl Drop for WorkerGuard {
+    fn drop(&mut self) {
+        let _ = WORKER.try_with(|w| w.set(None));
+        // Take the handle out before dropping it: dropping may run arbitrary
+        // destructors, which must not find the RefCell borrowed.
+        let handle = CURRENT.try_with(|c| c.borrow_mut().take()).ok().flatten();
+        drop(handle);
+    }
+}
+
+/// Marks this thread as inside `block_on` with `handle` current, until the
+/// guard drops (restoring the previous current handle).
+pub(crate) fn enter_block_on(handle: Handle) -> BlockOnGuard {
+    IN_BLOCK_ON.with(|b| b.set(true));
+    let previous = CURRENT.with(|c| c.borrow_mut().replace(handle));
+    BlockOnGuard { previous }
+}
+
+/// Undoes [`enter_block_on`] on drop.
+pub(crate) struct BlockOnGuard {
+    previous: Option<Handle>,
+}
+
+impl Drop for BlockOnGuard {
+    fn drop(&mut self) {
+        let _ = IN_BLOCK_ON.try_with(|b| b.set(false));
+        let previous = self.previous.take();
+        let ours = CURRENT.try_with(|c| std::mem::replace(&mut *c.borrow_mut(), previous)).ok().flatten();
+        drop(ours);
+    }
+}

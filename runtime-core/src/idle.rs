@@ -1,0 +1,160 @@
+//! Who sleeps, who searches, and whom to wake.
+//!
+//! # The protocol
+//!
+//! A worker is in one of three states: *working* (running tasks from its own
+//! queues), *searching* (its queues are empty; it is looking in the shared
+//! queues and stealing from siblings) or *sleeping* (registered in
+//! `sleepers`, parked on its [`Parker`]).
+//!
+//! **Pushers.** Whoever makes work visible to other workers (a push to a
+//! shared queue, or to a local queue that siblings may steal from) first
+//! pushes, then calls [`Idle::notify_one`]. `notify_one` issues a `SeqCst`
+//! fence and wakes one sleeper only if nobody is searching already: a
+//! searcher will find the work, so waking a second thread would only burn a
+//! context switch (the lesson of the plain-channel designs, which wake a
+//! thread on every push). A woken worker is removed from `sleepers` and
+//! counted as searching *by the notifier*, under the lock, so two notifiers
+//! never both pick the same sleeper and the "somebody is searching" condition
+//! holds from the moment of the decision.
+//!
+//! **Searchers.** At most half the workers search at once
+//! ([`Idle::try_start_searching`]). A searcher that finds work stops searching
+//! ([`Idle::stop_searching`]); if it was the last searcher it wakes another
+//! worker, since where there was one task there may be more and nobody else is
+//! looking.
+//!
+//! **Parking.** A worker that found nothing registers as a sleeper (and stops
+//! searching) under the `sleepers` lock, issues a `SeqCst` fence, and only then
+//! re-checks every queue and the shutdown flag. This is a Dekker pair with the
+//! pusher's "push; fence; read counters": either the pusher sees the worker
+//! counted as sleeping (and wakes it, or sees a searcher that will re-check),
+//! or the worker's re-check sees the pushed task. A push racing with the last
+//! worker going to sleep therefore always runs. If the re-check finds work, the
+//! worker unregisters itself ([`Idle::unregister`]) and searches again.
+//!
+//! **Waking.** [`Parker`]'s token is sticky, so an unpark that lands between
+//! the re-check and the park is not lost. After `park` returns the worker
+//! calls `unregister`: if a notifier already removed it, it is searching (the
+//! notifier counted it); if it is still listed (a stale token from an earlier
+//! race, or shutdown), it removes itself and searches. Either way the counts
+//! stay exact.
+//!
+//! **Shutdown** sets the runtime's `closed` flag, then [`Idle::unpark_all`];
+//! every worker checks `closed` after registering as a sleeper and after
+//! waking, so none sleeps through it.
+
+use crossbeam_utils::CachePadded;
+
+use crate::sync::{AtomicUsize, Mutex, Ordering, Parker, fence};
+
+#[derive(Debug)]
+pub(crate) struct Idle {
+    /// Workers currently searching for work.
+    num_searching: CachePadded<AtomicUsize>,
+    /// `sleepers.len()`, readable without the lock.
+    num_sleeping: CachePadded<AtomicUsize>,
+    /// Indices of sleeping workers, most recent last.
+    sleepers: Mutex<Vec<usize>>,
+    parkers: Box<[CachePadded<Parker>]>,
+}
+
+impl Idle {
+    pub(crate) fn new(workers: usize) -> Self {
+        Self {
+            num_searching: CachePadded::new(AtomicUsize::new(0)),
+            num_sleeping: CachePadded::new(AtomicUsize::new(0)),
+            sleepers: Mutex::new(Vec::with_capacity(workers)),
+            parkers: (0..workers).map(|_| CachePadded::new(Parker::new())).collect(),
+        }
+    }
+
+    fn workers(&self) -> usize {
+        self.parkers.len()
+    }
+
+    /// Wakes one sleeping worker if nobody is searching. Call after pushing
+    /// work that another worker could take. Returns whether it woke one.
+    pub(crate) fn notify_one(&self) -> bool {
+        // Pairs with the fence in the parking path: our push is ordered
+        // before the loads below.
+        fence(Ordering::SeqCst);
+        if self.num_searching.load(Ordering::SeqCst) != 0 || self.num_sleeping.load(Ordering::SeqCst) == 0 {
+            return false;
+        }
+        let mut sleepers = self.sleepers.lock();
+        // Another notifier may have woken a searcher since the check above.
+        if self.num_searching.load(Ordering::SeqCst) != 0 {
+            return false;
+        }
+        let Some(index) = sleepers.pop() else {
+            return false;
+        };
+        self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+        self.num_searching.fetch_add(1, Ordering::SeqCst);
+        drop(sleepers);
+        self.parkers[index].unpark();
+        true
+    }
+
+    /// Becomes a searcher unless half the workers already are.
+    pub(crate) fn try_start_searching(&self) -> bool {
+        let searching = self.num_searching.load(Ordering::SeqCst);
+        if 2 * searching >= self.workers().max(2) {
+            return false;
+        }
+        self.num_searching.fetch_add(1, Ordering::SeqCst);
+        true
+    }
+
+    /// A searcher found work. Returns `true` if it was the last searcher (the
+    /// caller should then `notify_one`, so that someone keeps looking).
+    pub(crate) fn stop_searching(&self) -> bool {
+        self.num_searching.fetch_sub(1, Ordering::SeqCst) == 1
+    }
+
+    /// Registers worker `index` as a sleeper, ending its search if
+    /// `searching`. The caller must then re-check for work before parking.
+    pub(crate) fn register(&self, index: usize, searching: bool) {
+        let mut sleepers = self.sleepers.lock();
+        sleepers.push(index);
+        self.num_sleeping.fetch_add(1, Ordering::SeqCst);
+        if searching {
+            self.num_searching.fetch_sub(1, Ordering::SeqCst);
+        }
+        drop(sleepers);
+        // Pairs with the fence in `notify_one`: the registration above is
+        // ordered before the caller's re-check of the queues.
+        fence(Ordering::SeqCst);
+    }
+
+    /// Takes worker `index` off the sleepers list if it is still there and
+    /// counts it as searching. After this the worker is a searcher either way
+    /// (a notifier that removed it counted it already).
+    pub(crate) fn unregister(&self, index: usize) {
+        let mut sleepers = self.sleepers.lock();
+        if let Some(pos) = sleepers.iter().position(|&i| i == index) {
+            sleepers.swap_remove(pos);
+            self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+            self.num_searching.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Parks worker `index` until it is notified (or a stale token wakes it).
+    pub(crate) fn park(&self, index: usize) {
+        self.parkers[index].park();
+    }
+
+    /// Wakes every worker (shutdown).
+    pub(crate) fn unpark_all(&self) {
+        for parker in self.parkers.iter() {
+            parker.unpark();
+        }
+    }
+
+    /// The number of searching workers (for tests and metrics).
+    #[allow(dead_code)]
+    pub(crate) fn searching(&self) -> usize {
+        self.num_searching.load(Ordering::SeqCst)
+    }
+}

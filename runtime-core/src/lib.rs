@@ -1,0 +1,58 @@
+//! A small multi-threaded async executor built on [`async-task`], whose task
+//! queue is a plug-in.
+//!
+//! ```
+//! use queue_flume::FlumeQueue;
+//! use runtime_core::Runtime;
+//!
+//! let rt = Runtime::<FlumeQueue>::builder().worker_threads(2).build()?;
+//! let total = rt.block_on(async {
+//!     let tasks: Vec<_> = (0..100u64).map(|i| runtime_core::spawn(async move { i * i })).collect();
+//!     let mut total = 0;
+//!     for task in tasks {
+//!         total += task.await;
+//!     }
+//!     total
+//! });
+//! assert_eq!(total, 328_350);
+//! # Ok::<(), runtime_core::BuildError>(())
+//! ```
+//!
+//! # What is here
+//! - [`Queue`]: the trait a backend implements (`queue-flume`, `queue-crossbeam`
+//!   and `queue-mutex` are three; the trait docs show one in twenty lines).
+//! - [`Runtime`] and its [`Builder`]: worker threads, each with local queues
+//!   and a LIFO slot, two shared queues, work stealing, two [`Priority`]
+//!   levels, idle parking that loses no wakeup, [`Runtime::block_on`],
+//!   [`Metrics`], and shutdown that cancels everything still pending.
+//! - [`spawn`] and [`Handle`]: spawning from inside tasks, or from anywhere
+//!   with a handle. A [`Task`] is the join handle: await it for the output
+//!   (a panic in the task resumes in the awaiter), drop it to cancel.
+//!
+//! # How it schedules
+//! The design is written down next to the code that implements it: the queues
+//! and shutdown protocol in `scheduler.rs`, the worker's search order in
+//! `worker.rs`, and the parking / notification protocol in `idle.rs`.
+//!
+//! [`async-task`]: https://docs.rs/async-task
+
+mod context;
+mod idle;
+mod metrics;
+mod queue;
+mod registry;
+mod runtime;
+mod scheduler;
+mod sync;
+mod task;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod worker;
+
+pub use metrics::Metrics;
+pub use queue::{Priority, Queue, Runnable, TaskInfo};
+pub use runtime::{
+    BuildError, Builder, Handle, MAX_WORKER_THREADS, Runtime, WORKER_THREADS_ENV, spawn, spawn_with,
+    yield_now,
+};
+pub use task::{FallibleTask, Task};

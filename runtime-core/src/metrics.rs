@@ -1,0 +1,129 @@
+//! Counters, kept per worker and summed on read.
+//!
+//! Each worker thread owns one cache-padded row of counters and is its only
+//! writer, so a bump is a relaxed load and store: no read-modify-write, no
+//! shared cache line on the hot path. Threads that are not workers of the
+//! runtime (spawning from outside, dropping at shutdown) share one extra row
+//! and use `fetch_add`. Reads sum the rows with relaxed loads, so a
+//! [`Metrics`] snapshot may lag by the tasks in flight but is exact once the
+//! runtime is idle.
+
+use crossbeam_utils::CachePadded;
+
+use crate::{
+    context,
+    sync::{AtomicU64, Ordering},
+};
+
+/// A snapshot of a runtime's counters, from [`Runtime::metrics`](crate::Runtime::metrics)
+/// or [`Handle::metrics`](crate::Handle::metrics).
+///
+/// Counters may lag by the task in flight, and are exact once the runtime is
+/// idle. Every spawned task ends up counted exactly once as completed,
+/// panicked or cancelled: `spawned == completed + panicked + cancelled + live_tasks`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Metrics {
+    /// The number of worker threads.
+    pub worker_threads: usize,
+    /// Tasks spawned (tasks refused because the runtime was shut down are not counted).
+    pub spawned: u64,
+    /// Tasks whose future returned `Ready`.
+    pub completed: u64,
+    /// Tasks whose poll panicked, awaited or detached.
+    pub panicked: u64,
+    /// Tasks dropped before they finished: their `Task` was dropped or
+    /// cancelled, or the runtime shut down.
+    pub cancelled: u64,
+    /// Polls run by workers.
+    pub polls: u64,
+    /// Tasks taken from a sibling worker's local queue.
+    pub steals: u64,
+    /// Times a worker went to sleep because it found no work.
+    pub parks: u64,
+    /// Tasks that exist (spawned, not yet finished).
+    pub live_tasks: u64,
+    /// Tasks queued right now, in the shared and the local queues.
+    pub queued: usize,
+}
+
+/// One counter of a [`Row`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Counter {
+    Spawned,
+    Completed,
+    Panicked,
+    Cancelled,
+    Polls,
+    Steals,
+    Parks,
+}
+
+const COUNTERS: usize = 7;
+
+#[derive(Debug, Default)]
+struct Row([AtomicU64; COUNTERS]);
+
+/// All the counters of one runtime.
+#[derive(Debug)]
+pub(crate) struct Stats {
+    /// The runtime's id, to recognise its own worker threads.
+    runtime_id: usize,
+    workers: Box<[CachePadded<Row>]>,
+    outside: CachePadded<Row>,
+}
+
+impl Stats {
+    pub(crate) fn new(runtime_id: usize, workers: usize) -> Self {
+        Self {
+            runtime_id,
+            workers: (0..workers).map(|_| CachePadded::new(Row::default())).collect(),
+            outside: CachePadded::new(Row::default()),
+        }
+    }
+
+    /// Adds one to `counter`, in the calling worker's row if it is one of ours.
+    pub(crate) fn bump(&self, counter: Counter) {
+        self.add(counter, 1);
+    }
+
+    /// Adds `n` to `counter`, in the calling worker's row if it is one of ours.
+    pub(crate) fn add(&self, counter: Counter, n: u64) {
+        match context::worker_index(self.runtime_id) {
+            Some(index) => {
+                // Single writer: only worker `index` writes its row.
+                let cell = &self.workers[index].0[counter as usize];
+                cell.store(cell.load(Ordering::Relaxed) + n, Ordering::Relaxed);
+            }
+            None => {
+                self.outside.0[counter as usize].fetch_add(n, Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn sum(&self, counter: Counter) -> u64 {
+        let i = counter as usize;
+        self.workers.iter().map(|row| row.0[i].load(Ordering::Relaxed)).sum::<u64>()
+            + self.outside.0[i].load(Ordering::Relaxed)
+    }
+
+    /// Sums every row into a snapshot (`queued` is filled in by the caller).
+    pub(crate) fn snapshot(&self) -> Metrics {
+        let spawned = self.sum(Counter::Spawned);
+        let completed = self.sum(Counter::Completed);
+        let panicked = self.sum(Counter::Panicked);
+        let cancelled = self.sum(Counter::Cancelled);
+        Metrics {
+            worker_threads: self.workers.len(),
+            spawned,
+            completed,
+            panicked,
+            cancelled,
+            polls: self.sum(Counter::Polls),
+            steals: self.sum(Counter::Steals),
+            parks: self.sum(Counter::Parks),
+            live_tasks: spawned.saturating_sub(completed + panicked + cancelled),
+            queued: 0,
+        }
+    }
+}

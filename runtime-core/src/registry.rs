@@ -1,0 +1,119 @@
+//! The live-task registry: a waker for every task whose future still exists.
+//!
+//! A pending task whose waker is held by a timer, a socket or a user's struct
+//! sits in no queue, so the runtime cannot reach it through its queues. To
+//! drop *every* pending future at shutdown, the runtime keeps one waker per
+//! live task here; closing the registry takes them all and wakes them, and
+//! the schedule function, seeing the runtime closed, drops each `Runnable`,
+//! which drops the future.
+//!
+//! The registry sits on the spawn and completion paths, so it is sharded: a
+//! worker uses its own shard, other threads one picked per thread. A task
+//! removes its entry from the shard it was registered in (its [`Key`] says
+//! which), whichever thread finishes it.
+//!
+//! Protocol:
+//! - `insert` checks `closed` under the shard lock, so an insert either lands
+//!   before `close` drains that shard (and is woken by it) or is refused.
+//! - `close` sets `closed` and takes every waker out of each shard under its
+//!   lock, then wakes them with no lock held (a wake may drop a future, whose
+//!   destructor may wake or spawn again, re-entering the registry).
+//! - `remove` of a key that `close` already took is a no-op: after `close`
+//!   nothing is inserted again, so keys are never reused afterwards.
+
+use std::task::Waker;
+
+use slab::Slab;
+
+use crate::sync::{Mutex, thread_local};
+
+/// Where a task's waker sits: shard and slot.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Key {
+    shard: u32,
+    slot: u32,
+}
+
+#[derive(Debug, Default)]
+struct Shard {
+    closed: bool,
+    wakers: Slab<Waker>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Registry {
+    shards: Box<[crossbeam_utils::CachePadded<Mutex<Shard>>]>,
+}
+
+thread_local! {
+    /// The shard a non-worker thread uses, picked round-robin on first use.
+    static OUTSIDE_SHARD: usize = {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    };
+}
+
+impl Registry {
+    /// A registry with room for `workers` workers plus outside threads.
+    pub(crate) fn new(workers: usize) -> Self {
+        let shards = (workers * 2).next_power_of_two().max(4);
+        Self { shards: (0..shards).map(|_| Default::default()).collect() }
+    }
+
+    /// The shard for the calling thread: worker `index` gets its own.
+    pub(crate) fn shard_for(&self, worker: Option<usize>) -> usize {
+        let n = self.shards.len();
+        match worker {
+            Some(index) => index % n,
+            None => OUTSIDE_SHARD.try_with(|s| *s).unwrap_or(0) % n,
+        }
+    }
+
+    /// Reserves a slot in `shard` and fills it with the waker that `make`
+    /// returns for the slot's key; `None` (and `make` not called) if the
+    /// registry is closed. `make` must not call back into the registry.
+    pub(crate) fn insert<T>(
+        &self,
+        shard: usize,
+        make: impl FnOnce(Option<Key>) -> (Waker, T),
+    ) -> Result<T, T> {
+        let mut guard = self.shards[shard].lock();
+        if guard.closed {
+            drop(guard);
+            let (_waker, value) = make(None);
+            return Err(value);
+        }
+        let entry = guard.wakers.vacant_entry();
+        let key = Key { shard: shard as u32, slot: entry.key() as u32 };
+        let (waker, value) = make(Some(key));
+        entry.insert(waker);
+        Ok(value)
+    }
+
+    /// Removes a task's entry; a no-op if `close` already took it.
+    pub(crate) fn remove(&self, key: Key) {
+        let waker = self.shards[key.shard as usize].lock().wakers.try_remove(key.slot as usize);
+        // Dropped with no lock held: dropping a waker may free the task.
+        drop(waker);
+    }
+
+    /// Closes the registry (nothing is inserted any more) and returns every
+    /// waker it held. The caller wakes them with no lock held.
+    pub(crate) fn close(&self) -> Vec<Waker> {
+        let mut all = Vec::new();
+        for shard in self.shards.iter() {
+            let mut guard = shard.lock();
+            guard.closed = true;
+            let wakers = std::mem::take(&mut guard.wakers);
+            drop(guard);
+            all.extend(wakers.into_iter().map(|(_, w)| w));
+        }
+        all
+    }
+
+    /// The number of live (registered) tasks.
+    #[allow(dead_code)]
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|s| s.lock().wakers.len()).sum()
+    }
+}

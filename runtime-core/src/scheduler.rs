@@ -1,0 +1,282 @@
+//! Where runnables go: the shared state of one runtime and its schedule
+//! function.
+//!
+//! # Queues
+//!
+//! - Two *shared* queues (one per [`Priority`]) take tasks spawned or woken
+//!   from threads that are not workers of this runtime.
+//! - Each worker owns a [`Local`]: two local queues (one per priority) and a
+//!   *LIFO slot*. A `Low` task spawned or woken by a task running on that
+//!   worker goes into the LIFO slot, so that a task that wakes another (a
+//!   channel send, a spawn) has it run next, with its data still in cache. The
+//!   task the slot held moves to the back of the local `Low` queue. A task that
+//!   woke *itself* (it yielded) goes to the back of its local queue instead,
+//!   so that yielding lets others run. `High` tasks skip the slot.
+//! - Any thread may pop from any queue: siblings steal from local queues and
+//!   from LIFO slots, so no task is stranded behind a worker that is stuck in
+//!   a long poll (the LIFO slot of tokio was unstealable, tokio#4941).
+//!
+//! # Who notifies
+//!
+//! Every push that makes work visible to other workers is followed by
+//! [`Idle::notify_one`](crate::idle::Idle::notify_one): pushes to the shared
+//! queues, to local queues, and a LIFO slot displacing its previous task into
+//! the local queue. Filling an *empty* LIFO slot does not notify: the worker
+//! will run that task as soon as its current poll returns, and waking a
+//! sibling to steal it would turn every message hop into a thread wake-up.
+//!
+//! # Shutdown: close, then drain
+//!
+//! `closed` is set once, by the runtime's shutdown. After it:
+//! - the schedule function drops every `Runnable` it is handed instead of
+//!   queueing it (cancelling the task), with no lock held;
+//! - a schedule call that read `closed == false` and pushed re-reads `closed`
+//!   after its push (behind the `SeqCst` fence of `notify_one`'s protocol) and,
+//!   if it is now set, drains the queues itself. Shutdown sets `closed` before
+//!   it drains, so either the drain sees the push or the pusher sees `closed`:
+//!   no runnable is left in a queue after both have run.
+//! - [`Shared::drain`] closes the registry, wakes every live task (each wake
+//!   drops its runnable), and pops and drops everything queued, repeating
+//!   until a pass finds nothing: destructors may wake other tasks.
+
+use std::{
+    fmt,
+    ptr::{self, NonNull},
+};
+
+use async_task::ScheduleInfo;
+use crossbeam_utils::CachePadded;
+
+use crate::{
+    context,
+    idle::Idle,
+    metrics::{Counter, Metrics, Stats},
+    queue::{Priority, Queue, Runnable},
+    registry::Registry,
+    sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+};
+
+/// The part of a runtime that does not depend on the queue type: what every
+/// task's [`Tracked`](crate::task::Tracked) wrapper holds on to.
+#[derive(Debug)]
+pub(crate) struct Core {
+    /// Distinguishes this runtime's worker threads from others'.
+    pub(crate) id: usize,
+    pub(crate) registry: Registry,
+    pub(crate) stats: Stats,
+}
+
+/// A worker's stealable state.
+pub(crate) struct Local<Q> {
+    /// Indexed by [`Priority::index`].
+    pub(crate) queues: [Q; 2],
+    pub(crate) lifo: LifoSlot,
+}
+
+/// A single-task slot that any thread may take from: an owned `Runnable`
+/// stored as its raw pointer.
+#[derive(Debug)]
+pub(crate) struct LifoSlot {
+    /// Null, or a pointer from `Runnable::into_raw` that this slot owns.
+    ptr: AtomicPtr<()>,
+}
+
+impl LifoSlot {
+    fn new() -> Self {
+        Self { ptr: AtomicPtr::new(ptr::null_mut()) }
+    }
+
+    /// Puts `runnable` in the slot and returns what was there.
+    pub(crate) fn replace(&self, runnable: Runnable) -> Option<Runnable> {
+        let new = runnable.into_raw().as_ptr();
+        let old = self.ptr.swap(new, Ordering::AcqRel);
+        // SAFETY: every non-null pointer in the slot came from
+        // `Runnable::into_raw` and is owned by the slot; the swap removed it,
+        // so this is the only `Runnable` made from it.
+        NonNull::new(old).map(|p| unsafe { Runnable::from_raw(p) })
+    }
+
+    /// Takes the task out of the slot, if any.
+    pub(crate) fn take(&self) -> Option<Runnable> {
+        if self.ptr.load(Ordering::Relaxed).is_null() {
+            return None;
+        }
+        let old = self.ptr.swap(ptr::null_mut(), Ordering::AcqRel);
+        // SAFETY: as in `replace`: the swap transferred ownership of the
+        // pointer (if any) from the slot to us, exactly once.
+        NonNull::new(old).map(|p| unsafe { Runnable::from_raw(p) })
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.ptr.load(Ordering::Acquire).is_null()
+    }
+}
+
+impl Drop for LifoSlot {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
+}
+
+/// Everything the workers of one runtime share.
+pub(crate) struct Shared<Q> {
+    pub(crate) core: crate::sync::Arc<Core>,
+    /// Indexed by [`Priority::index`].
+    pub(crate) injector: [Q; 2],
+    pub(crate) locals: Box<[CachePadded<Local<Q>>]>,
+    pub(crate) idle: Idle,
+    /// High-priority runnables pushed and not yet taken to run: a hint that
+    /// lets workers skip looking at the high queues when it is zero.
+    pub(crate) high_queued: CachePadded<AtomicUsize>,
+    closed: AtomicBool,
+    /// Wakes the thread waiting in `shutdown_timeout` when the last worker exits.
+    pub(crate) exit: crate::sync::Latch,
+}
+
+impl<Q: Queue> Shared<Q> {
+    pub(crate) fn new(id: usize, workers: usize) -> Self {
+        Self {
+            core: crate::sync::Arc::new(Core {
+                id,
+                registry: Registry::new(workers),
+                stats: Stats::new(id, workers),
+            }),
+            injector: [Q::new(), Q::new()],
+            locals: (0..workers)
+                .map(|_| CachePadded::new(Local { queues: [Q::new(), Q::new()], lifo: LifoSlot::new() }))
+                .collect(),
+            idle: Idle::new(workers),
+            high_queued: CachePadded::new(AtomicUsize::new(0)),
+            closed: AtomicBool::new(false),
+            exit: crate::sync::Latch::new(workers),
+        }
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::SeqCst)
+    }
+
+    /// Marks the runtime closed and wakes every worker. Returns `true` if
+    /// this call closed it.
+    pub(crate) fn close(&self) -> bool {
+        let first = !self.closed.swap(true, Ordering::SeqCst);
+        self.idle.unpark_all();
+        first
+    }
+
+    /// The schedule function of every task of this runtime.
+    pub(crate) fn schedule(&self, runnable: Runnable, info: ScheduleInfo) {
+        if self.closed.load(Ordering::Acquire) {
+            // Shut down: cancel the task. No lock is held here.
+            drop(runnable);
+            return;
+        }
+        let priority = runnable.metadata().priority;
+        if priority == Priority::High {
+            self.high_queued.fetch_add(1, Ordering::Relaxed);
+        }
+        match context::worker_index(self.core.id) {
+            Some(index) => {
+                let local = &self.locals[index];
+                if priority == Priority::Low && !info.woken_while_running {
+                    match local.lifo.replace(runnable) {
+                        // The slot was empty: this worker runs the task next.
+                        None => return,
+                        Some(previous) => local.queues[Priority::Low.index()].push(previous),
+                    }
+                } else {
+                    local.queues[priority.index()].push(runnable);
+                }
+            }
+            None => self.injector[priority.index()].push(runnable),
+        }
+        self.notify_after_push();
+    }
+
+    /// After a push: wake a sleeper if needed, or drain if shutdown raced us.
+    pub(crate) fn notify_after_push(&self) {
+        // `notify_one` starts with a SeqCst fence, which also orders our push
+        // before the `closed` load below.
+        self.idle.notify_one();
+        if self.closed.load(Ordering::SeqCst) {
+            self.drain_queues();
+        }
+    }
+
+    /// Pops and drops every queued runnable. Returns whether it found any.
+    pub(crate) fn drain_queues(&self) -> bool {
+        let mut found = false;
+        for q in &self.injector {
+            while let Some(runnable) = q.pop() {
+                drop(runnable);
+                found = true;
+            }
+        }
+        for local in self.locals.iter() {
+            for q in &local.queues {
+                while let Some(runnable) = q.pop() {
+                    drop(runnable);
+                    found = true;
+                }
+            }
+            if let Some(runnable) = local.lifo.take() {
+                drop(runnable);
+                found = true;
+            }
+        }
+        found
+    }
+
+    /// Cancels every task: see the module docs. Safe to call more than once
+    /// and from any thread, with no lock held.
+    pub(crate) fn drain(&self) {
+        debug_assert!(self.is_closed());
+        loop {
+            let wakers = self.core.registry.close();
+            let woke = !wakers.is_empty();
+            for waker in wakers {
+                waker.wake();
+            }
+            let found = self.drain_queues();
+            if !woke && !found {
+                break;
+            }
+        }
+    }
+
+    /// Whether any queue or LIFO slot holds a runnable.
+    pub(crate) fn has_work(&self) -> bool {
+        self.injector.iter().any(|q| !q.is_empty())
+            || self.locals.iter().any(|l| !l.lifo.is_empty() || l.queues.iter().any(|q| !q.is_empty()))
+    }
+
+    /// The number of queued runnables.
+    pub(crate) fn queued(&self) -> usize {
+        self.injector.iter().map(Q::len).sum::<usize>()
+            + self
+                .locals
+                .iter()
+                .map(|l| usize::from(!l.lifo.is_empty()) + l.queues.iter().map(Q::len).sum::<usize>())
+                .sum::<usize>()
+    }
+
+    pub(crate) fn metrics(&self) -> Metrics {
+        let mut metrics = self.core.stats.snapshot();
+        metrics.queued = self.queued();
+        metrics
+    }
+
+    pub(crate) fn count(&self, counter: Counter, n: u64) {
+        self.core.stats.add(counter, n);
+    }
+}
+
+impl<Q> fmt::Debug for Shared<Q> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("id", &self.core.id)
+            .field("workers", &self.locals.len())
+            .field("closed", &self.closed.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}

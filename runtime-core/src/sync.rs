@@ -1,0 +1,212 @@
+//! The synchronization facade: every atomic, lock, thread and parker the
+//! scheduler uses comes from here.
+//!
+//! Normally these are `std` atomics and threads plus `parking_lot` locks.
+//! Under `--cfg loom` they are `loom`'s instrumented versions, so that the
+//! models in `tests/loom.rs` explore every interleaving of the real scheduler
+//! code rather than of a copy. Code outside this module never names
+//! `std::sync`, `parking_lot` or `std::thread` directly.
+//!
+//! The facade is deliberately small: a [`Mutex`] whose `lock` cannot fail, a
+//! [`Parker`] (a sticky wake-up token for one thread), and a [`Latch`] that
+//! counts running workers down to zero.
+
+#[cfg(not(loom))]
+pub(crate) use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence},
+    },
+    thread, thread_local,
+};
+
+#[cfg(loom)]
+pub(crate) use loom::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence},
+    },
+    thread, thread_local,
+};
+
+use std::time::Duration;
+
+/// A mutual-exclusion lock whose `lock` never fails (no poisoning).
+#[derive(Debug, Default)]
+pub(crate) struct Mutex<T> {
+    #[cfg(not(loom))]
+    inner: parking_lot::Mutex<T>,
+    #[cfg(loom)]
+    inner: loom::sync::Mutex<T>,
+}
+
+#[cfg(not(loom))]
+pub(crate) type MutexGuard<'a, T> = parking_lot::MutexGuard<'a, T>;
+#[cfg(loom)]
+pub(crate) type MutexGuard<'a, T> = loom::sync::MutexGuard<'a, T>;
+
+impl<T> Mutex<T> {
+    pub(crate) fn new(value: T) -> Self {
+        Self {
+            #[cfg(not(loom))]
+            inner: parking_lot::Mutex::new(value),
+            #[cfg(loom)]
+            inner: loom::sync::Mutex::new(value),
+        }
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+        #[cfg(not(loom))]
+        {
+            self.inner.lock()
+        }
+        #[cfg(loom)]
+        {
+            // Poisoning cannot happen: no code panics while holding one of our locks.
+            self.inner.lock().unwrap()
+        }
+    }
+}
+
+/// A condition variable paired with [`Mutex`].
+#[derive(Debug, Default)]
+struct Condvar {
+    #[cfg(not(loom))]
+    inner: parking_lot::Condvar,
+    #[cfg(loom)]
+    inner: loom::sync::Condvar,
+}
+
+impl Condvar {
+    fn new() -> Self {
+        Self {
+            #[cfg(not(loom))]
+            inner: parking_lot::Condvar::new(),
+            #[cfg(loom)]
+            inner: loom::sync::Condvar::new(),
+        }
+    }
+
+    fn wait<'a, T>(&self, guard: MutexGuard<'a, T>) -> MutexGuard<'a, T> {
+        #[cfg(not(loom))]
+        {
+            let mut guard = guard;
+            self.inner.wait(&mut guard);
+            guard
+        }
+        #[cfg(loom)]
+        {
+            self.inner.wait(guard).unwrap()
+        }
+    }
+
+    /// Waits at most `timeout`; loom has no clock, so there it simply waits.
+    fn wait_timeout<'a, T>(&self, guard: MutexGuard<'a, T>, timeout: Duration) -> MutexGuard<'a, T> {
+        #[cfg(not(loom))]
+        {
+            let mut guard = guard;
+            self.inner.wait_for(&mut guard, timeout);
+            guard
+        }
+        #[cfg(loom)]
+        {
+            let _ = timeout;
+            self.inner.wait(guard).unwrap()
+        }
+    }
+
+    fn notify_one(&self) {
+        self.inner.notify_one();
+    }
+
+    fn notify_all(&self) {
+        self.inner.notify_all();
+    }
+}
+
+/// A one-thread wake-up token.
+///
+/// `unpark` sets the token and wakes the parked thread; `park` returns at once
+/// if the token is set (consuming it), otherwise sleeps until it is. The token
+/// is sticky, so an `unpark` that lands before the matching `park` is never
+/// lost: this is what makes "register as sleeper, re-check, park" safe.
+#[derive(Debug)]
+pub(crate) struct Parker {
+    notified: Mutex<bool>,
+    condvar: Condvar,
+}
+
+impl Parker {
+    pub(crate) fn new() -> Self {
+        Self { notified: Mutex::new(false), condvar: Condvar::new() }
+    }
+
+    /// Blocks until the token is set, then clears it.
+    pub(crate) fn park(&self) {
+        let mut notified = self.notified.lock();
+        while !*notified {
+            notified = self.condvar.wait(notified);
+        }
+        *notified = false;
+    }
+
+    /// Sets the token and wakes the parked thread, if any.
+    pub(crate) fn unpark(&self) {
+        let mut notified = self.notified.lock();
+        let was_set = std::mem::replace(&mut *notified, true);
+        drop(notified);
+        if !was_set {
+            self.condvar.notify_one();
+        }
+    }
+}
+
+/// Counts running workers down to zero; `wait_timeout` waits for zero.
+#[derive(Debug)]
+pub(crate) struct Latch {
+    count: Mutex<usize>,
+    condvar: Condvar,
+}
+
+impl Latch {
+    pub(crate) fn new(count: usize) -> Self {
+        Self { count: Mutex::new(count), condvar: Condvar::new() }
+    }
+
+    /// Decrements the count; returns `true` if this call brought it to zero.
+    pub(crate) fn count_down(&self) -> bool {
+        let mut count = self.count.lock();
+        *count -= 1;
+        let last = *count == 0;
+        drop(count);
+        if last {
+            self.condvar.notify_all();
+        }
+        last
+    }
+
+    /// Waits until the count is zero or `timeout` has passed (`None`: no
+    /// limit). Returns `true` if the count reached zero.
+    pub(crate) fn wait(&self, timeout: Option<Duration>) -> bool {
+        #[cfg(not(loom))]
+        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let mut count = self.count.lock();
+        while *count > 0 {
+            match timeout {
+                None => count = self.condvar.wait(count),
+                Some(timeout) => {
+                    #[cfg(not(loom))]
+                    let timeout = match deadline {
+                        Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
+                            Some(left) if !left.is_zero() => left,
+                            _ => return false,
+                        },
+                        None => timeout,
+                    };
+                    count = self.condvar.wait_timeout(count, timeout);
+                }
+            }
+        }
+        true
+    }
+}

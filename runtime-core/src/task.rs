@@ -1,0 +1,179 @@
+//! Join handles ([`Task`], [`FallibleTask`]) and the wrapper every spawned
+//! future runs inside ([`Tracked`]).
+//!
+//! `Tracked` is what lets the runtime keep its promises about futures it does
+//! not own any more once they are spawned:
+//! - it counts completions and panics (async-task catches a panic inside
+//!   `Runnable::run` when `propagate_panic` is on, so a `catch_unwind` around
+//!   `run` would never see it: the count has to happen here, before the panic
+//!   is re-raised for async-task to hand to the awaiter);
+//! - when it is dropped unfinished (cancelled, or dropped at shutdown) it
+//!   counts a cancellation;
+//! - either way it takes its entry out of the live-task registry, so the
+//!   registry holds exactly the tasks whose futures still exist.
+
+use std::{
+    fmt,
+    future::Future,
+    panic::{AssertUnwindSafe, catch_unwind, resume_unwind},
+    pin::Pin,
+    task::{Context, Poll},
+};
+
+use crate::{metrics::Counter, queue::TaskInfo, registry::Key, scheduler::Core, sync::Arc};
+
+/// A handle to a spawned task: await it for the task's output.
+///
+/// - Awaiting it yields the output; if the task panicked, the panic resumes in
+///   the awaiter.
+/// - Dropping it cancels the task (its future is dropped by a worker without
+///   being polled again). Call [`detach`](Task::detach) to let it run on.
+/// - If the task was cancelled before finishing (its runtime shut down, or it
+///   was spawned onto a runtime already shut down), awaiting panics with a
+///   message that says so; use [`fallible`](Task::fallible) to get `None`
+///   instead.
+#[must_use = "dropping a Task cancels it; call .detach() to let it run in the background"]
+pub struct Task<T> {
+    inner: async_task::FallibleTask<T, TaskInfo>,
+}
+
+impl<T> Task<T> {
+    pub(crate) fn new(inner: async_task::Task<T, TaskInfo>) -> Self {
+        Self { inner: inner.fallible() }
+    }
+
+    /// Lets the task run to completion in the background; its output is dropped.
+    pub fn detach(self) {
+        self.inner.detach();
+    }
+
+    /// Cancels the task and waits until it has stopped. Returns its output if
+    /// it had already finished, `None` otherwise.
+    pub async fn cancel(self) -> Option<T> {
+        self.inner.cancel().await
+    }
+
+    /// Turns this handle into one that yields `None` instead of panicking when
+    /// the task was cancelled.
+    pub fn fallible(self) -> FallibleTask<T> {
+        FallibleTask { inner: self.inner }
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+}
+
+impl<T> Future for Task<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        match Pin::new(&mut self.inner).poll(cx) {
+            Poll::Ready(Some(output)) => Poll::Ready(output),
+            Poll::Ready(None) => panic!(
+                "runtime_core::Task: the task was cancelled before it finished \
+                 (its runtime shut down, or it was spawned after shutdown); \
+                 use Task::fallible() to get None instead of this panic"
+            ),
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+impl<T> fmt::Debug for Task<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Task").field("finished", &self.is_finished()).finish()
+    }
+}
+
+/// A [`Task`] that yields `None` when the task was cancelled.
+#[must_use = "dropping a FallibleTask cancels it; call .detach() to let it run in the background"]
+pub struct FallibleTask<T> {
+    inner: async_task::FallibleTask<T, TaskInfo>,
+}
+
+impl<T> FallibleTask<T> {
+    /// Lets the task run to completion in the background.
+    pub fn detach(self) {
+        self.inner.detach();
+    }
+
+    /// Cancels the task and waits until it has stopped.
+    pub async fn cancel(self) -> Option<T> {
+        self.inner.cancel().await
+    }
+
+    /// Whether the task has finished (completed, panicked or been cancelled).
+    pub fn is_finished(&self) -> bool {
+        self.inner.is_finished()
+    }
+}
+
+impl<T> Future for FallibleTask<T> {
+    type Output = Option<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        Pin::new(&mut self.inner).poll(cx)
+    }
+}
+
+impl<T> fmt::Debug for FallibleTask<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FallibleTask").field("finished", &self.is_finished()).finish()
+    }
+}
+
+/// The wrapper around every spawned future. See the module docs.
+pub(crate) struct Tracked<F> {
+    future: F,
+    core: Arc<Core>,
+    /// `None` once the future has finished (or if it was never registered).
+    key: Option<Key>,
+}
+
+impl<F> Tracked<F> {
+    pub(crate) fn new(future: F, core: Arc<Core>, key: Option<Key>) -> Self {
+        Self { future, core, key }
+    }
+
+    fn finish(&mut self, counter: Counter) {
+        self.core.stats.bump(counter);
+        if let Some(key) = self.key.take() {
+            self.core.registry.remove(key);
+        }
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        // SAFETY: `future` is structurally pinned: it is never moved out of
+        // `self` and `Tracked` has no `Unpin` impl of its own that would allow
+        // it. The other fields are not pinned and are only touched by `&mut`.
+        let this = unsafe { self.get_unchecked_mut() };
+        // SAFETY: see above; `this.future` stays in place for as long as `self`.
+        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(output)) => {
+                this.finish(Counter::Completed);
+                Poll::Ready(output)
+            }
+            Err(payload) => {
+                this.finish(Counter::Panicked);
+                resume_unwind(payload)
+            }
+        }
+    }
+}
+
+impl<F> Drop for Tracked<F> {
+    fn drop(&mut self) {
+        // Still registered: the future is dropped before it finished.
+        if self.key.is_some() {
+            self.finish(Counter::Cancelled);
+        }
+    }
+}

@@ -1,0 +1,256 @@
+//! The worker loop: find a task, run it, and sleep only when there is none.
+//!
+//! Each turn a worker looks, in order:
+//! 1. every [`FAIRNESS_INTERVAL`] turns, moves one task from each shared
+//!    queue to the back of its local queue, so that a worker busy with its own
+//!    tasks still makes progress on work spawned from outside (appending, not
+//!    running it first, keeps tasks spawned from one thread in spawn order);
+//! 2. `High` work, if the `high_queued` hint says there is any, unless
+//!    [`HIGH_STREAK`] `High` tasks ran in a row and a `Low` task is waiting;
+//! 3. its LIFO slot (at most [`LIFO_STREAK`] times in a row, so two tasks
+//!    waking each other cannot starve the local queue), its local `Low`
+//!    queue, then a batch from the shared `Low` queue;
+//! 4. otherwise it *searches* (see [`crate::idle`]): a few rounds of stealing
+//!    half of a sibling's local queue or its LIFO slot, and of checking the
+//!    shared queues, with a short spin between rounds;
+//! 5. otherwise it registers as a sleeper, re-checks everything, and parks.
+//!
+//! A task's poll runs inside `catch_unwind`, so nothing a task does can kill
+//! its worker; the panic count itself is kept by the task wrapper.
+//!
+//! On exit (after shutdown) the worker counts itself out on the runtime's
+//! exit latch; the last worker out drains the queues, since the thread that
+//! dropped the runtime may be a worker that cannot wait for itself.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use crate::{
+    context,
+    metrics::Counter,
+    queue::{Priority, Queue, Runnable},
+    runtime::Handle,
+    scheduler::Shared,
+    sync::{Arc, Ordering},
+};
+
+/// Turns between moves of a shared-queue task onto the local queue.
+const FAIRNESS_INTERVAL: u32 = 61;
+/// `High` polls in a row after which a waiting `Low` task runs.
+const HIGH_STREAK: u32 = 16;
+/// LIFO-slot polls in a row after which the local queue goes first.
+const LIFO_STREAK: u32 = 3;
+/// Upper bound on tasks moved by one steal or one shared-queue batch.
+const MAX_BATCH: usize = 64;
+/// Search rounds before parking; each round after the first spins a little longer.
+const SEARCH_ROUNDS: u32 = 4;
+
+struct Worker<Q> {
+    shared: Arc<Shared<Q>>,
+    index: usize,
+    tick: u32,
+    high_streak: u32,
+    lifo_streak: u32,
+    searching: bool,
+    rng: u32,
+}
+
+/// The body of worker thread `index`.
+pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle) {
+    let guard = context::enter_worker(shared.core.id, index, handle);
+    let mut worker = Worker {
+        rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+        shared,
+        index,
+        tick: 0,
+        high_streak: 0,
+        lifo_streak: 0,
+        searching: false,
+    };
+    worker.run_loop();
+    let shared = worker.shared;
+    drop(guard);
+    if shared.exit.count_down() {
+        // The last worker out: nothing can push to a local queue any more.
+        shared.drain();
+    }
+}
+
+impl<Q: Queue> Worker<Q> {
+    fn run_loop(&mut self) {
+        while !self.shared.is_closed() {
+            if let Some(runnable) = self.next_task() {
+                self.run_task(runnable);
+                continue;
+            }
+            if let Some(runnable) = self.search() {
+                self.run_task(runnable);
+                continue;
+            }
+            self.park();
+        }
+    }
+
+    fn run_task(&mut self, runnable: Runnable) {
+        if self.searching {
+            self.searching = false;
+            if self.shared.idle.stop_searching() {
+                self.shared.idle.notify_one();
+            }
+        }
+        if runnable.metadata().priority == Priority::High {
+            self.shared.high_queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.shared.count(Counter::Polls, 1);
+        // The task wrapper counts panics and async-task hands them to the
+        // awaiter; this catch only keeps the worker alive if something
+        // outside the future's poll (a destructor) panics.
+        let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
+    }
+
+    /// Takes a task from this worker's own queues or the shared ones.
+    fn next_task(&mut self) -> Option<Runnable> {
+        let shared = &*self.shared;
+        let local = &shared.locals[self.index];
+        self.tick = self.tick.wrapping_add(1);
+        if self.tick.is_multiple_of(FAIRNESS_INTERVAL) {
+            for p in [Priority::High, Priority::Low] {
+                shared.injector[p.index()].steal_into(&local.queues[p.index()], 1);
+            }
+        }
+
+        let high_waiting = shared.high_queued.load(Ordering::Relaxed) != 0;
+        if high_waiting && (self.high_streak < HIGH_STREAK || !self.low_waiting()) {
+            if let Some(r) = self.take(Priority::High) {
+                self.high_streak += 1;
+                return Some(r);
+            }
+        }
+
+        if self.lifo_streak < LIFO_STREAK {
+            if let Some(r) = local.lifo.take() {
+                self.lifo_streak += 1;
+                self.high_streak = 0;
+                return Some(r);
+            }
+        }
+        self.lifo_streak = 0;
+        if let Some(r) = self.take(Priority::Low).or_else(|| local.lifo.take()) {
+            self.high_streak = 0;
+            return Some(r);
+        }
+        // The hint may lag a push; look at the high queues anyway.
+        self.take(Priority::High)
+    }
+
+    /// Whether a `Low` task is waiting where this worker would take it.
+    fn low_waiting(&self) -> bool {
+        let local = &self.shared.locals[self.index];
+        !local.lifo.is_empty()
+            || !local.queues[Priority::Low.index()].is_empty()
+            || !self.shared.injector[Priority::Low.index()].is_empty()
+    }
+
+    /// Pops from the local queue of `priority`, else takes a batch from the
+    /// shared one: the first to run, up to a fair share more into the local
+    /// queue.
+    fn take(&self, priority: Priority) -> Option<Runnable> {
+        let shared = &*self.shared;
+        let local = &shared.locals[self.index].queues[priority.index()];
+        if let Some(r) = local.pop() {
+            return Some(r);
+        }
+        let injector = &shared.injector[priority.index()];
+        let first = injector.pop()?;
+        let share = (injector.len() / shared.locals.len()).min(MAX_BATCH);
+        if share > 0 && injector.steal_into(local, share) > 0 {
+            // Those tasks are now only reachable by stealing: make sure
+            // somebody is looking if a worker sleeps.
+            shared.idle.notify_one();
+        }
+        Some(first)
+    }
+
+    fn next_random(&mut self) -> u32 {
+        // xorshift32
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        self.rng = x;
+        x
+    }
+
+    /// Steals half of a sibling's local queue (the first to run, the rest
+    /// into ours), or its LIFO task.
+    fn steal(&mut self) -> Option<Runnable> {
+        let n = self.shared.locals.len();
+        if n < 2 {
+            return None;
+        }
+        let start = self.next_random() as usize % n;
+        let shared = &*self.shared;
+        let mine = &shared.locals[self.index];
+        for i in 0..n {
+            let victim_index = (start + i) % n;
+            if victim_index == self.index {
+                continue;
+            }
+            let victim = &shared.locals[victim_index];
+            for p in [Priority::High, Priority::Low] {
+                let from = &victim.queues[p.index()];
+                let len = from.len();
+                if len == 0 {
+                    continue;
+                }
+                let want = len.div_ceil(2).min(MAX_BATCH);
+                let moved = from.steal_into(&mine.queues[p.index()], want);
+                if moved > 0 {
+                    shared.count(Counter::Steals, moved as u64);
+                    if let Some(r) = mine.queues[p.index()].pop() {
+                        return Some(r);
+                    }
+                }
+            }
+            if let Some(r) = victim.lifo.take() {
+                shared.count(Counter::Steals, 1);
+                return Some(r);
+            }
+        }
+        None
+    }
+
+    /// Looks for work beyond this worker's own queues, a few rounds.
+    fn search(&mut self) -> Option<Runnable> {
+        if !self.searching {
+            if !self.shared.idle.try_start_searching() {
+                return None;
+            }
+            self.searching = true;
+        }
+        for round in 0..SEARCH_ROUNDS {
+            if let Some(r) = self.steal().or_else(|| self.next_task()) {
+                return Some(r);
+            }
+            if self.shared.is_closed() {
+                return None;
+            }
+            for _ in 0..(32u32 << round) {
+                std::hint::spin_loop();
+            }
+        }
+        None
+    }
+
+    /// Registers as a sleeper, re-checks, and parks. See [`crate::idle`].
+    fn park(&mut self) {
+        let shared = &*self.shared;
+        shared.idle.register(self.index, self.searching);
+        self.searching = false;
+        if !shared.is_closed() && !shared.has_work() {
+            shared.count(Counter::Parks, 1);
+            shared.idle.park(self.index);
+        }
+        shared.idle.unregister(self.index);
+        self.searching = true;
+    }
+}
