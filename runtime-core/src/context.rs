@@ -3,15 +3,27 @@
 
 use std::cell::{Cell, RefCell};
 
-use crate::{runtime::Handle, sync::thread_local};
+use crate::runtime::Handle;
 
-thread_local! {
+#[cfg(not(loom))]
+std::thread_local! {
     /// `(runtime id, worker index)` on a worker thread.
     static WORKER: Cell<Option<(usize, usize)>> = const { Cell::new(None) };
     /// The runtime that `runtime_core::spawn` targets on this thread.
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
     /// Set while a `block_on` is driving a future on this thread.
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
+}
+
+// loom's macro takes no `const { .. }` initialisers.
+#[cfg(loom)]
+loom::thread_local! {
+    /// `(runtime id, worker index)` on a worker thread.
+    static WORKER: Cell<Option<(usize, usize)>> = Cell::new(None);
+    /// The runtime that `runtime_core::spawn` targets on this thread.
+    static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
+    /// Set while a `block_on` is driving a future on this thread.
+    static IN_BLOCK_ON: Cell<bool> = Cell::new(false);
 }
 
 /// This thread's worker index if it is a worker of runtime `runtime_id`.

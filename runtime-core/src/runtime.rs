@@ -156,7 +156,7 @@ impl<Q: Queue> Builder<Q> {
         match env::var(WORKER_THREADS_ENV) {
             Ok(value) => check_workers(WORKER_THREADS_ENV, &value, value.trim().parse().ok()),
             Err(env::VarError::NotPresent) => {
-                Ok(thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKER_THREADS))
+                Ok(std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKER_THREADS))
             }
             Err(env::VarError::NotUnicode(value)) => Err(BuildError::invalid(
                 WORKER_THREADS_ENV,
