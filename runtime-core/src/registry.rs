@@ -8,7 +8,7 @@
 //! which drops the future.
 //!
 //! The registry sits on the spawn and completion paths, so it is sharded: a
-//! worker uses its own shard, other threads one picked per thread. A task
+//! worker uses its own shard, other threads go round-robin over all of them. A task
 //! removes its entry from the shard it was registered in (its [`Key`] says
 //! which), whichever thread finishes it.
 //!
@@ -25,7 +25,7 @@ use std::task::Waker;
 
 use slab::Slab;
 
-use crate::sync::{Mutex, thread_local};
+use crate::sync::Mutex;
 
 /// Where a task's waker sits: shard and slot.
 #[derive(Debug, Clone, Copy)]
@@ -45,14 +45,6 @@ pub(crate) struct Registry {
     shards: Box<[crossbeam_utils::CachePadded<Mutex<Shard>>]>,
 }
 
-thread_local! {
-    /// The shard a non-worker thread uses, picked round-robin on first use.
-    static OUTSIDE_SHARD: usize = {
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
-    };
-}
-
 impl Registry {
     /// A registry with room for `workers` workers plus outside threads.
     pub(crate) fn new(workers: usize) -> Self {
@@ -65,7 +57,9 @@ impl Registry {
         let n = self.shards.len();
         match worker {
             Some(index) => index % n,
-            None => OUTSIDE_SHARD.try_with(|s| *s).unwrap_or(0) % n,
+            // Round-robin, so that the tasks one outside thread spawns spread
+            // over the shards and the workers finishing them rarely contend.
+            None => crate::context::next_outside_shard() % n,
         }
     }
 

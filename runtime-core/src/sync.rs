@@ -7,6 +7,9 @@
 //! code rather than of a copy. Code outside this module never names
 //! `std::sync`, `parking_lot` or `std::thread` directly.
 //!
+//! Thread-locals are declared in `context.rs`, once per configuration (loom's
+//! `thread_local!` takes no `const` initialisers).
+//!
 //! The facade is deliberately small: a [`Mutex`] whose `lock` cannot fail, a
 //! [`Parker`] (a sticky wake-up token for one thread), and a [`Latch`] that
 //! counts running workers down to zero.
@@ -17,7 +20,7 @@ pub(crate) use std::{
         Arc,
         atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence},
     },
-    thread, thread_local,
+    thread,
 };
 
 #[cfg(loom)]
@@ -26,7 +29,7 @@ pub(crate) use loom::{
         Arc,
         atomic::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering, fence},
     },
-    thread, thread_local,
+    thread,
 };
 
 use std::time::Duration;
