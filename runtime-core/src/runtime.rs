@@ -372,6 +372,9 @@ impl<Q: Queue> Spawner for Scheduler<Q> {
     }
 }
 
+/// Futures of at least this many bytes are boxed on spawn.
+const LARGE_FUTURE: usize = 2048;
+
 /// A cloneable, `Send + Sync` handle to a runtime, whatever its queue type.
 ///
 /// A handle that outlives its runtime spawns nothing: the tasks it returns
@@ -422,6 +425,20 @@ impl Handle {
 
     /// Spawns a task with the given priority on this handle's runtime.
     pub fn spawn_with<F>(&self, priority: Priority, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        // Box a large future before it is moved any further (async-task would
+        // box it too, but only after the moves through our frames).
+        if std::mem::size_of::<F>() >= LARGE_FUTURE {
+            self.spawn_inner(priority, Box::pin(future))
+        } else {
+            self.spawn_inner(priority, future)
+        }
+    }
+
+    fn spawn_inner<F>(&self, priority: Priority, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
