@@ -90,15 +90,19 @@ impl Stats {
     /// Adds `n` to `counter`, in the calling worker's row if it is one of ours.
     pub(crate) fn add(&self, counter: Counter, n: u64) {
         match context::worker_index(self.runtime_id) {
-            Some(index) => {
-                // Single writer: only worker `index` writes its row.
-                let cell = &self.workers[index].0[counter as usize];
-                cell.store(cell.load(Ordering::Relaxed) + n, Ordering::Relaxed);
-            }
+            Some(index) => self.add_at(index, counter, n),
             None => {
                 self.outside.0[counter as usize].fetch_add(n, Ordering::Relaxed);
             }
         }
+    }
+
+    /// Adds `n` to `counter` in worker `index`'s row. Only worker `index`
+    /// may call this: it is the row's single writer, which is what makes a
+    /// plain load and store (no read-modify-write) exact.
+    pub(crate) fn add_at(&self, index: usize, counter: Counter, n: u64) {
+        let cell = &self.workers[index].0[counter as usize];
+        cell.store(cell.load(Ordering::Relaxed) + n, Ordering::Relaxed);
     }
 
     fn sum(&self, counter: Counter) -> u64 {

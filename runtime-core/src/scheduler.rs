@@ -266,8 +266,9 @@ impl<Q: Queue> Shared<Q> {
         metrics
     }
 
-    pub(crate) fn count(&self, counter: Counter, n: u64) {
-        self.core.stats.add(counter, n);
+    /// Adds `n` to `counter` in worker `index`'s row; only that worker calls this.
+    pub(crate) fn count(&self, index: usize, counter: Counter, n: u64) {
+        self.core.stats.add_at(index, counter, n);
     }
 }
 

@@ -100,7 +100,7 @@ impl<Q: Queue> Worker<Q> {
         if runnable.metadata().priority == Priority::High {
             self.shared.high_queued.fetch_sub(1, Ordering::Relaxed);
         }
-        self.shared.count(Counter::Polls, 1);
+        self.shared.count(self.index, Counter::Polls, 1);
         // The task wrapper counts panics and async-task hands them to the
         // awaiter; this catch only keeps the worker alive if something
         // outside the future's poll (a destructor) panics.
@@ -205,14 +205,14 @@ impl<Q: Queue> Worker<Q> {
                 let want = len.div_ceil(2).min(MAX_BATCH);
                 let moved = from.steal_into(&mine.queues[p.index()], want);
                 if moved > 0 {
-                    shared.count(Counter::Steals, moved as u64);
+                    shared.count(self.index, Counter::Steals, moved as u64);
                     if let Some(r) = mine.queues[p.index()].pop() {
                         return Some(r);
                     }
                 }
             }
             if let Some(r) = victim.lifo.take() {
-                shared.count(Counter::Steals, 1);
+                shared.count(self.index, Counter::Steals, 1);
                 return Some(r);
             }
         }
@@ -247,7 +247,7 @@ impl<Q: Queue> Worker<Q> {
         shared.idle.register(self.index, self.searching);
         self.searching = false;
         if !shared.is_closed() && !shared.has_work() {
-            shared.count(Counter::Parks, 1);
+            shared.count(self.index, Counter::Parks, 1);
             shared.idle.park(self.index);
         }
         shared.idle.unregister(self.index);
