@@ -1,0 +1,98 @@
+//! The queue backends this binary knows, and which of them were compiled in.
+//!
+//! A Cargo feature *enables* a backend (features are additive, so a build may
+//! hold several); `--queue NAME` *chooses* one of those at run time.
+
+use std::fmt;
+
+use clap::ValueEnum;
+
+/// A queue backend, by the name `--queue` takes.
+///
+/// Every backend is listed whether or not it was compiled in, so that asking
+/// for a missing one gets an error that names its feature rather than clap's
+/// "invalid value".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// `queue-flume`: a flume channel used as a non-blocking queue.
+    Flume,
+    /// `queue-crossbeam`: a crossbeam-channel unbounded channel.
+    Crossbeam,
+    /// `queue-mutex`: a `parking_lot::Mutex<VecDeque>`.
+    Mutex,
+}
+
+impl Backend {
+    /// Every backend, in the order the default is picked from.
+    pub const ALL: [Backend; 3] = [Backend::Flume, Backend::Crossbeam, Backend::Mutex];
+
+    /// The name on the command line, which is also the feature's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backend::Flume => "flume",
+            Backend::Crossbeam => "crossbeam",
+            Backend::Mutex => "mutex",
+        }
+    }
+
+    /// Whether this build has the backend's feature on.
+    pub fn is_compiled_in(self) -> bool {
+        match self {
+            Backend::Flume => cfg!(feature = "flume"),
+            Backend::Crossbeam => cfg!(feature = "crossbeam"),
+            Backend::Mutex => cfg!(feature = "mutex"),
+        }
+    }
+
+    /// The backends this build has, in default order.
+    pub fn compiled_in() -> impl Iterator<Item = Backend> {
+        Self::ALL.into_iter().filter(|b| b.is_compiled_in())
+    }
+
+    /// Resolves `--queue`: the requested backend if it is compiled in, else
+    /// the first compiled in; an error that says which feature to enable
+    /// otherwise.
+    pub fn choose(requested: Option<Backend>) -> Result<Backend, NotCompiledIn> {
+        match requested {
+            Some(backend) if backend.is_compiled_in() => Ok(backend),
+            Some(backend) => Err(NotCompiledIn(Some(backend))),
+            None => Self::compiled_in().next().ok_or(NotCompiledIn(None)),
+        }
+    }
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A backend was asked for (or, with `None`, any backend was needed) that
+/// this build does not have.
+#[derive(Debug)]
+pub struct NotCompiledIn(pub Option<Backend>);
+
+impl fmt::Display for NotCompiledIn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(backend) => {
+                write!(
+                    f,
+                    "backend `{backend}` is not compiled in; run `cargo run -p demo --features {backend} -- \
+                     --queue {backend}` (or build with `--features all-queues`)"
+                )?;
+                let have: Vec<_> = Backend::compiled_in().map(Backend::name).collect();
+                if !have.is_empty() {
+                    write!(f, ". This build has: {}", have.join(", "))?;
+                }
+                Ok(())
+            }
+            None => f.write_str(
+                "no queue backend is compiled in; enable one with `--features flume`, \
+                 `--features crossbeam`, `--features mutex` or `--features all-queues`",
+            ),
+        }
+    }
+}
+
+impl std::error::Error for NotCompiledIn {}

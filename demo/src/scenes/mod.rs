@@ -1,0 +1,66 @@
+//! The scenes, each generic over the queue backend `Q`, one module each.
+
+mod background;
+mod echo;
+mod panic;
+mod priorities;
+mod seed;
+mod stealing;
+
+use runtime_core::Queue;
+
+use crate::{
+    backend::Backend,
+    cli::Scene,
+    report::{self, Settings},
+};
+
+/// Prints what this run is on, then runs `scene` (every scene for the tour).
+pub fn run<Q: Queue>(backend: Backend, scene: Scene, settings: &Settings) -> anyhow::Result<()> {
+    // Building one runtime up front checks the settings (a bad `--workers`
+    // or `RUNTIME_WORKER_THREADS`) before anything runs, and tells us the
+    // worker count the defaults resolve to.
+    let workers = settings.runtime::<Q>()?.metrics().worker_threads;
+    let others: Vec<_> = Backend::compiled_in().filter(|b| *b != backend).map(Backend::name).collect();
+    let others =
+        if others.is_empty() { String::new() } else { format!(" (also compiled in: {})", others.join(", ")) };
+    println!("queue backend: {backend}{others}");
+    println!("worker threads: {workers}");
+    let scenes: &[Scene] = if scene == Scene::Tour { &Scene::TOUR } else { &[scene] };
+    for &scene in scenes {
+        run_one::<Q>(scene, settings)?;
+    }
+    Ok(())
+}
+
+fn run_one<Q: Queue>(scene: Scene, settings: &Settings) -> anyhow::Result<()> {
+    let metrics = match scene {
+        Scene::Tour => unreachable!("the tour is expanded by `run`"),
+        Scene::Seed => {
+            report::heading(scene.name(), "the tutorial program, on this runtime");
+            seed::run::<Q>(settings)?
+        }
+        Scene::Priorities => {
+            report::heading(scene.name(), "High runs first, Low still progresses (one worker)");
+            priorities::run::<Q>(settings)?
+        }
+        Scene::Stealing => {
+            report::heading(scene.name(), "tasks spawned on one worker, run by all");
+            stealing::run::<Q>(settings)?
+        }
+        Scene::Background => {
+            report::heading(scene.name(), "a timer task ticks while foreground work runs");
+            background::run::<Q>(settings)?
+        }
+        Scene::Echo => {
+            report::heading(scene.name(), "a TCP echo server and its clients on one runtime");
+            echo::run::<Q>(settings)?
+        }
+        Scene::Panic => {
+            report::heading(scene.name(), "a task panics; the runtime carries on");
+            panic::run::<Q>(settings)?
+        }
+    };
+    report::summary(&metrics);
+    Ok(())
+}

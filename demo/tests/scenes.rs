@@ -1,0 +1,145 @@
+//! Every scene, on every backend compiled in: exit code and key lines.
+//!
+//! `scene_tests!` expands the same tests into one module per backend, each
+//! behind that backend's feature (`cargo test -p demo --features all-queues`
+//! runs them all).
+
+// Without any backend feature there is nothing to run.
+#![cfg_attr(not(any(feature = "flume", feature = "crossbeam", feature = "mutex")), allow(dead_code))]
+
+mod common;
+
+use common::{Run, demo};
+
+/// Runs `scene` on `backend` with two workers, checking the header and that
+/// the run succeeded.
+fn scene(backend: &str, scene: &str, more: &[&str]) -> Run {
+    let mut args = vec!["--queue", backend, "--workers", "2", scene];
+    args.extend_from_slice(more);
+    demo(&args).success().stdout_has(&[&format!("queue backend: {backend}"), "worker threads: 2\n"])
+}
+
+fn seed(backend: &str) {
+    let run = scene(backend, "seed", &[]).stdout_has(&[
+        "== seed",
+        "queue length after spawning the group: ",
+        "queue length after spawning call-1: ",
+        "queue length after spawning call-2: ",
+        "metrics: spawned 3, completed 3, panicked 0, cancelled 0",
+    ]);
+    // Four calls, each not ready five times and done on the sixth poll.
+    assert_eq!(run.count("External call not ready yet"), 20, "{run}");
+    assert_eq!(run.count("External call done"), 4, "{run}");
+    assert_eq!(run.count("Received runnable"), 0, "the trace is for --verbose only:\n{run}");
+}
+
+fn seed_verbose(backend: &str) {
+    let run = scene(backend, "seed", &["--verbose"]);
+    assert!(run.count("Received runnable") > 0, "{run}");
+    assert_eq!(run.count("External call done"), 4, "{run}");
+}
+
+fn priorities(backend: &str) {
+    scene(backend, "priorities", &[]).stdout_has(&[
+        "spawned in this order while the worker was busy: L1 H1 L2 H2 L3 H3 L4 H4 L5 H5 L6 H6",
+        "ran in this order:",
+        " H1 H2 H3 H4 H5 H6 L1 L2 L3 L4 L5 L6\n",
+        "so Low was not starved",
+        "metrics: spawned 18, completed 18, panicked 0, cancelled 0",
+    ]);
+}
+
+fn stealing(backend: &str) {
+    let run = scene(backend, "stealing", &[]).stdout_has(&[
+        "spawned 400 tasks",
+        "tasks stolen from a sibling's local queue: ",
+        "metrics: spawned 401, completed 401, panicked 0, cancelled 0",
+    ]);
+    // "ran on: worker 0: N, worker 1: M" with N + M = 400.
+    let ran_on = run.line("ran on: ");
+    let total: u64 =
+        ran_on.split(", ").map(|part| part.rsplit(": ").next().unwrap().parse::<u64>().unwrap()).sum();
+    assert_eq!(total, 400, "{run}");
+    assert_eq!(ran_on.matches("worker ").count(), 2, "{run}");
+}
+
+fn background(backend: &str) {
+    scene(backend, "background", &[]).stdout_has(&[
+        "background: tick 1 at ",
+        "foreground: job 1 done",
+        "foreground: job 3 done",
+        "ticker dropped by the shutdown after ",
+        "metrics: spawned 4, completed 3, panicked 0, cancelled 1",
+    ]);
+}
+
+fn echo(backend: &str) {
+    scene(backend, "echo", &[]).stdout_has(&[
+        "server on 127.0.0.1:",
+        "1000 requests served in ",
+        "round trip: p50 ",
+        ", p99 ",
+        "metrics: spawned 401, completed 401, panicked 0, cancelled 0",
+    ]);
+}
+
+fn panic(backend: &str) {
+    let run = scene(backend, "panic", &[]).stdout_has(&[
+        "panic hook: thread worker-",
+        "panicked: boom",
+        "the awaiter caught the task's panic: \"boom\"",
+        "100 more tasks ran, their outputs sum to 5050",
+        "metrics: spawned 101, completed 100, panicked 1, cancelled 0",
+    ]);
+    assert!(run.stderr.is_empty(), "the quiet hook keeps stderr clean:\n{run}");
+}
+
+fn tour(backend: &str) {
+    let run = demo(&["--queue", backend]).success();
+    let headings = ["== seed", "== priorities", "== stealing", "== background", "== echo", "== panic"];
+    let run =
+        run.stdout_has(&[&format!("queue backend: {backend}"), "worker threads: "]).stdout_has(&headings);
+    assert_eq!(run.count("   metrics: "), headings.len(), "{run}");
+}
+
+macro_rules! scene_tests {
+    ($($feature:literal => $module:ident),* $(,)?) => {$(
+        #[cfg(feature = $feature)]
+        mod $module {
+            #[test]
+            fn seed() {
+                super::seed($feature);
+            }
+            #[test]
+            fn seed_verbose() {
+                super::seed_verbose($feature);
+            }
+            #[test]
+            fn priorities() {
+                super::priorities($feature);
+            }
+            #[test]
+            fn stealing() {
+                super::stealing($feature);
+            }
+            #[test]
+            fn background() {
+                super::background($feature);
+            }
+            #[test]
+            fn echo() {
+                super::echo($feature);
+            }
+            #[test]
+            fn panic() {
+                super::panic($feature);
+            }
+            #[test]
+            fn tour() {
+                super::tour($feature);
+            }
+        }
+    )*};
+}
+
+scene_tests!("flume" => flume, "crossbeam" => crossbeam, "mutex" => mutex);
