@@ -4,7 +4,6 @@
 //! `main` parses the flags and dispatches once, on the backend chosen with
 //! `--queue` among those compiled in (features `flume`, `crossbeam`, `mutex`,
 //! `all-queues`). Run `cargo run -p demo -- --help` for everything else.
-#![warn(missing_docs, missing_debug_implementations, rust_2018_idioms)]
 // Without any backend feature there is nothing to run the scenes on: the
 // binary still builds, and says which feature to enable.
 #![cfg_attr(
@@ -16,10 +15,11 @@ mod backend;
 mod cli;
 mod report;
 mod scenes;
+mod settings;
 
 use std::process::ExitCode;
 
-use crate::{backend::Backend, cli::Cli, report::Settings};
+use crate::{backend::Backend, cli::Cli, settings::Settings};
 
 fn main() -> ExitCode {
     match run(cli::parse()) {

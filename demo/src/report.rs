@@ -1,48 +1,6 @@
-//! What every scene shares: the settings a runtime is built from, and the
-//! lines printed around each scene.
+//! The lines printed around each scene.
 
-use anyhow::Context as _;
-use runtime_core::{Metrics, Queue, Runtime};
-
-/// The worker threads' name prefix: worker `i` is `"worker-{i}"`.
-const THREAD_NAME: &str = "worker";
-
-/// The flags every scene sees.
-#[derive(Debug, Clone, Copy)]
-pub struct Settings {
-    /// `--workers`, or `None` for the runtime's default (which honours
-    /// `RUNTIME_WORKER_THREADS`).
-    pub workers: Option<usize>,
-    /// `--verbose`.
-    pub verbose: bool,
-}
-
-impl Settings {
-    /// A runtime with these settings.
-    pub fn runtime<Q: Queue>(&self) -> anyhow::Result<Runtime<Q>> {
-        build(self.workers)
-    }
-
-    /// A runtime with exactly `workers` worker threads, whatever the flags say.
-    pub fn runtime_with<Q: Queue>(&self, workers: usize) -> anyhow::Result<Runtime<Q>> {
-        build(Some(workers))
-    }
-}
-
-fn build<Q: Queue>(workers: Option<usize>) -> anyhow::Result<Runtime<Q>> {
-    let mut builder = Runtime::<Q>::builder().thread_name(THREAD_NAME);
-    if let Some(n) = workers {
-        builder = builder.worker_threads(n);
-    }
-    builder.build().context("could not build the runtime")
-}
-
-/// The index of the worker thread this runs on, from its name; `None` off
-/// the workers of a runtime built by [`Settings`].
-pub fn worker_index() -> Option<usize> {
-    let thread = std::thread::current();
-    thread.name()?.strip_prefix(THREAD_NAME)?.strip_prefix('-')?.parse().ok()
-}
+use runtime_core::Metrics;
 
 /// The scene's title line.
 pub fn heading(name: &str, what: &str) {

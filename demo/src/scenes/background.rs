@@ -17,7 +17,7 @@ use async_io::Timer;
 use futures_lite::StreamExt;
 use runtime_core::{Metrics, Queue};
 
-use crate::report::Settings;
+use crate::settings::Settings;
 
 const TICK: Duration = Duration::from_millis(100);
 /// Foreground jobs, and the timer steps each waits through.

@@ -19,7 +19,7 @@ use async_net::{TcpListener, TcpStream};
 use futures_lite::{AsyncReadExt, AsyncWriteExt, future};
 use runtime_core::{Metrics, Priority, Queue, spawn, spawn_with};
 
-use crate::report::Settings;
+use crate::settings::Settings;
 
 /// Concurrent client tasks, and the requests each sends in turn.
 const CLIENTS: usize = 200;

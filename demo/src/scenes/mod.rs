@@ -9,11 +9,7 @@ mod stealing;
 
 use runtime_core::Queue;
 
-use crate::{
-    backend::Backend,
-    cli::Scene,
-    report::{self, Settings},
-};
+use crate::{backend::Backend, cli::Scene, report, settings::Settings};
 
 /// Prints what this run is on, then runs `scene` (every scene for the tour).
 pub fn run<Q: Queue>(backend: Backend, scene: Scene, settings: &Settings) -> anyhow::Result<()> {

@@ -13,7 +13,7 @@ use std::{
 use futures_lite::FutureExt;
 use runtime_core::{Metrics, Queue};
 
-use crate::report::Settings;
+use crate::settings::Settings;
 
 /// Tasks spawned after the panic, to show the runtime carries on.
 const AFTER: u64 = 100;

@@ -11,7 +11,7 @@ use std::sync::{
 
 use runtime_core::{Metrics, Priority, Queue, Runtime, yield_now};
 
-use crate::report::Settings;
+use crate::settings::Settings;
 
 /// Tasks of each priority in the burst.
 const BURST: usize = 6;

@@ -21,7 +21,7 @@ use std::{
 
 use runtime_core::{Metrics, Queue, Runnable, Runtime, Task};
 
-use crate::report::Settings;
+use crate::settings::Settings;
 
 /// The thread name prefix of the seed's runtime, apart from the other scenes'.
 const THREAD_NAME: &str = "seed-worker";
@@ -76,6 +76,10 @@ impl Queue for SeedQueue {
 
     fn len(&self) -> usize {
         self.inner.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.inner.is_empty()
     }
 
     /// Moving tasks between queues (stealing, batching) is not receiving

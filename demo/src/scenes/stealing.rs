@@ -12,7 +12,7 @@ use std::{
 
 use runtime_core::{Metrics, Queue};
 
-use crate::report::{self, Settings};
+use crate::settings::{self, Settings};
 
 /// Tasks the spawner spawns.
 const TASKS: usize = 400;
@@ -34,13 +34,13 @@ pub fn run<Q: Queue>(settings: &Settings) -> anyhow::Result<Metrics> {
                     let counts = counts.clone();
                     runtime_core::spawn(async move {
                         spin(WORK);
-                        if let Some(i) = report::worker_index() {
+                        if let Some(i) = settings::worker_index() {
                             counts[i].fetch_add(1, Ordering::Relaxed);
                         }
                     })
                 })
                 .collect();
-            let on = report::worker_index();
+            let on = settings::worker_index();
             for task in tasks {
                 task.await;
             }
