@@ -54,9 +54,11 @@ pub fn run<Q: Queue>(settings: &Settings) -> anyhow::Result<Metrics> {
     let per_worker: Vec<_> = counts
         .iter()
         .enumerate()
-        .map(|(i, n)| format!("worker {i}: {}", n.load(Ordering::Relaxed)))
+        .map(|(i, n)| (i, n.load(Ordering::Relaxed)))
+        .filter(|&(_, n)| n > 0)
+        .map(|(i, n)| format!("worker {i}: {n}"))
         .collect();
-    println!("   ran on: {}", per_worker.join(", "));
+    println!("   ran on {} of {workers} workers: {}", per_worker.len(), per_worker.join(", "));
     let metrics = rt.metrics();
     println!("   tasks stolen from a sibling's local queue: {}", metrics.steals);
     if workers == 1 {
