@@ -7,6 +7,7 @@ mod priorities;
 mod seed;
 mod stealing;
 
+use anyhow::Context as _;
 use runtime_core::Queue;
 
 use crate::{backend::Backend, cli::Scene, report, settings::Settings};
@@ -24,7 +25,7 @@ pub fn run<Q: Queue>(backend: Backend, scene: Scene, settings: &Settings) -> any
     println!("worker threads: {workers}");
     let scenes: &[Scene] = if scene == Scene::Tour { &Scene::TOUR } else { &[scene] };
     for &scene in scenes {
-        run_one::<Q>(scene, settings)?;
+        run_one::<Q>(scene, settings).with_context(|| format!("scene `{}`", scene.name()))?;
     }
     Ok(())
 }
