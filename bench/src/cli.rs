@@ -1,0 +1,205 @@
+//! The command line: flags, and the lists they name (workloads, contenders,
+//! worker counts), each checked against the valid names.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+use crate::{contenders::CONTENDERS, workloads::Workload};
+
+/// `cargo xtask bench`: every backend of this runtime against tokio,
+/// async-executor and `seed` (the tutorial's one-channel executor), on the same
+/// workloads, interleaved.
+#[derive(Debug, clap::Parser)]
+#[command(name = "cargo xtask bench", bin_name = "cargo xtask bench", about, long_about = None)]
+pub struct Args {
+    /// A small version of everything (smaller workloads, fewer rounds), for CI
+    /// and a quick look. Never rewrites BENCHMARKS.md.
+    #[arg(long)]
+    pub quick: bool,
+
+    /// Only these workloads (comma-separated, or repeat the flag).
+    #[arg(long, value_name = "WORKLOAD", value_delimiter = ',')]
+    pub filter: Vec<String>,
+
+    /// Only these contenders (comma-separated, or repeat the flag). Ratios need `tokio`.
+    #[arg(long, value_name = "NAME", value_delimiter = ',')]
+    pub contenders: Vec<String>,
+
+    /// Worker-thread counts to run the set at: numbers, and `N` for
+    /// `available_parallelism`. Duplicates are dropped.
+    #[arg(long, value_name = "LIST", default_value = "1,2,N")]
+    pub workers: String,
+
+    /// Timed rounds per cell (defaults: 10, or 3 with --quick; the 1M-task
+    /// workloads use fewer, and so does a contender whose samples would not
+    /// fit the per-cell time budget of 15 s, or 1 s with --quick).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rounds: Option<u32>,
+
+    /// Where to write every sample as JSON.
+    #[arg(long, value_name = "PATH", default_value = "target/bench/bench.json")]
+    pub json: PathBuf,
+
+    /// Where to draw the SVG chart of ratios to tokio.
+    #[arg(long, value_name = "PATH", default_value = "target/bench/bench.svg")]
+    pub chart: PathBuf,
+
+    /// Do not rewrite BENCHMARKS.md and docs/bench.svg, even on a full run.
+    #[arg(long)]
+    pub no_docs: bool,
+
+    /// List the workloads and contenders, then exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// What to run, resolved from [`Args`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub workloads: Vec<Workload>,
+    pub contenders: Vec<&'static str>,
+    pub workers: Vec<usize>,
+    pub quick: bool,
+    /// Rounds for the short workloads; see [`Plan::rounds_for`].
+    pub rounds: u32,
+    /// A full run: every workload and contender, not `--quick`.
+    pub full: bool,
+}
+
+impl Plan {
+    /// Resolves the lists in `args`, with `cores` standing for `N`.
+    pub fn from_args(args: &Args, cores: usize) -> anyhow::Result<Self> {
+        let workloads = parse_workloads(&args.filter)?;
+        let contenders = parse_contenders(&args.contenders)?;
+        let workers = parse_workers(&args.workers, cores)?;
+        let rounds = args.rounds.unwrap_or(if args.quick { 3 } else { 10 });
+        let full = !args.quick && args.filter.is_empty() && args.contenders.is_empty();
+        Ok(Self { workloads, contenders, workers, quick: args.quick, rounds, full })
+    }
+
+    /// Rounds for `workload`: the million-task ones take seconds a sample, so
+    /// they get fewer.
+    pub fn rounds_for(&self, workload: Workload) -> u32 {
+        match workload {
+            Workload::Throughput => self.rounds.min(if self.quick { 2 } else { 5 }),
+            Workload::Memory => self.rounds.min(if self.quick { 1 } else { 3 }),
+            _ => self.rounds,
+        }
+    }
+}
+
+/// Workload names, in the order given, or all of them for an empty list.
+pub fn parse_workloads(names: &[String]) -> anyhow::Result<Vec<Workload>> {
+    if names.is_empty() {
+        return Ok(Workload::ALL.to_vec());
+    }
+    let mut out = Vec::new();
+    for name in names.iter().map(|n| n.trim()) {
+        let Some(workload) = Workload::from_name(name) else {
+            bail!("unknown workload {name:?}; valid workloads: {}", Workload::names().join(", "));
+        };
+        if !out.contains(&workload) {
+            out.push(workload);
+        }
+    }
+    Ok(out)
+}
+
+/// Contender names, in the canonical order, or all of them for an empty list.
+pub fn parse_contenders(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
+    if names.is_empty() {
+        return Ok(CONTENDERS.to_vec());
+    }
+    for name in names.iter().map(|n| n.trim()) {
+        if !CONTENDERS.contains(&name) {
+            bail!("unknown contender {name:?}; valid contenders: {}", CONTENDERS.join(", "));
+        }
+    }
+    Ok(CONTENDERS.iter().copied().filter(|c| names.iter().any(|n| n.trim() == *c)).collect())
+}
+
+/// `"1,2,N"` → `[1, 2, cores]`, without duplicates, in the order given.
+pub fn parse_workers(list: &str, cores: usize) -> anyhow::Result<Vec<usize>> {
+    let mut out = Vec::new();
+    for item in list.split(',').map(str::trim) {
+        let n = if item.eq_ignore_ascii_case("n") {
+            cores
+        } else {
+            let n: usize = item.parse().with_context(|| {
+                format!("--workers: {item:?} is not a worker count; expected numbers or N, like 1,2,N")
+            })?;
+            if !(1..=runtime_core::MAX_WORKER_THREADS).contains(&n) {
+                bail!("--workers: {n} is out of range; expected 1 to {}", runtime_core::MAX_WORKER_THREADS);
+            }
+            n
+        };
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::*;
+
+    fn args(argv: &[&str]) -> Result<Args, clap::Error> {
+        Args::try_parse_from(std::iter::once("bench").chain(argv.iter().copied()))
+    }
+
+    #[test]
+    fn workers_list_expands_n_and_drops_duplicates() {
+        assert_eq!(parse_workers("1,2,N", 2).unwrap(), vec![1, 2]);
+        assert_eq!(parse_workers("1, 2, n", 8).unwrap(), vec![1, 2, 8]);
+        assert_eq!(parse_workers("4", 2).unwrap(), vec![4]);
+    }
+
+    #[test]
+    fn bad_worker_counts_are_errors() {
+        for bad in ["", "0", "two", "1,,2", "-1", "99999"] {
+            assert!(parse_workers(bad, 2).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn unknown_names_list_the_valid_ones() {
+        let err = parse_workloads(&["yield_lots".into()]).unwrap_err().to_string();
+        assert!(err.contains("yield_lots") && err.contains("yield_many") && err.contains("memory"), "{err}");
+        let err = parse_contenders(&["smol".into()]).unwrap_err().to_string();
+        assert!(err.contains("smol") && err.contains("async-executor") && err.contains("seed"), "{err}");
+    }
+
+    #[test]
+    fn contenders_keep_canonical_order() {
+        let picked = parse_contenders(&["tokio".into(), "flume".into()]).unwrap();
+        assert_eq!(picked, vec!["flume", "tokio"]);
+    }
+
+    #[test]
+    fn plan_defaults_and_quick() {
+        let plan = Plan::from_args(&args(&[]).unwrap(), 2).unwrap();
+        assert!(plan.full && !plan.quick);
+        assert_eq!(plan.workers, vec![1, 2]);
+        assert_eq!(plan.workloads.len(), Workload::ALL.len());
+        assert_eq!(plan.rounds_for(Workload::YieldMany), 10);
+        assert_eq!(plan.rounds_for(Workload::Memory), 3);
+
+        let plan = Plan::from_args(&args(&["--quick", "--filter", "ping_pong,memory"]).unwrap(), 2).unwrap();
+        assert!(!plan.full && plan.quick);
+        assert_eq!(plan.workloads, vec![Workload::PingPong, Workload::Memory]);
+        assert_eq!(plan.rounds_for(Workload::PingPong), 3);
+        assert_eq!(plan.rounds_for(Workload::Memory), 1);
+    }
+
+    #[test]
+    fn malformed_flags_are_clap_errors() {
+        assert!(args(&["--rounds", "0"]).is_err());
+        assert!(args(&["--rounds", "many"]).is_err());
+        assert!(args(&["--bogus"]).is_err());
+        assert!(args(&["--filter"]).is_err());
+    }
+}

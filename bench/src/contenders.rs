@@ -1,0 +1,355 @@
+//! The contenders, behind one small interface so that every one of them runs
+//! the same workload code.
+//!
+//! - [`Spawner`]: a cloneable handle that tasks carry to spawn more tasks, the
+//!   join handle it returns, and the executor's own `yield_now`.
+//! - [`Runner`]: owns the worker threads and drives a future on the calling
+//!   thread (`block_on`) while they run the tasks. In every contender the
+//!   calling thread is not one of the N workers.
+//!
+//! Each contender uses its native primitives, the ones its users would call:
+//! `runtime_core::Handle::spawn` and `yield_now`; tokio's `Handle::spawn`
+//! (which, like `tokio::spawn`, goes to the local queue when called on a
+//! worker) and `tokio::task::yield_now`; `Executor::spawn` and
+//! `futures_lite::future::yield_now` for async-executor and `seed`.
+
+use std::{
+    fmt,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    thread,
+    time::Duration,
+};
+
+use queue_crossbeam::CrossbeamQueue;
+use queue_flume::FlumeQueue;
+use queue_mutex::MutexQueue;
+
+use crate::{
+    memory,
+    seed::{Seed, SeedSpawner},
+    workloads::{self, Sizes, Workload},
+};
+
+/// Every contender, in the order of the table's columns.
+pub const CONTENDERS: [&str; 6] = ["flume", "crossbeam", "mutex", "tokio", "async-executor", "seed"];
+
+/// The contender every ratio is taken against.
+pub const BASELINE: &str = "tokio";
+
+/// Spawning side of a contender; see the module docs.
+pub trait Spawner: Clone + Send + Sync + 'static {
+    /// The join handle: resolves to the task's output.
+    type Join<T: Send + 'static>: Future<Output = T> + Send + 'static;
+
+    /// Spawns a task (onto the local queue when called on a worker, if the
+    /// executor has one).
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static;
+
+    /// Lets the task run on without its handle.
+    fn detach<T: Send + 'static>(join: Self::Join<T>);
+
+    /// The executor's own way to yield once.
+    fn yield_now() -> impl Future<Output = ()> + Send;
+}
+
+/// Owning side of a contender; see the module docs.
+pub trait Runner: Send + Sync + 'static {
+    /// Its spawner.
+    type Spawner: Spawner;
+
+    /// A spawner for this runner's workers.
+    fn spawner(&self) -> Self::Spawner;
+
+    /// Runs `future` to completion on the calling thread.
+    fn block_on<F: Future>(&self, future: F) -> F::Output;
+}
+
+/// A started contender, type-erased for the measurement loop.
+pub trait Contender: Send + Sync {
+    /// Runs `iters` iterations of `workload` and returns the time they took
+    /// (set-up and tear-down excluded).
+    fn sample(&self, workload: Workload, sizes: &Sizes, iters: u32) -> Duration;
+
+    /// Parks `tasks` pending tasks and reads the process's memory before and
+    /// after (see [`workloads::park`]). Used in the memory child process.
+    fn park(&self, tasks: usize) -> memory::Reading;
+}
+
+/// A runner and its worker count.
+struct Harness<R>(R, usize);
+
+impl<R: Runner> Contender for Harness<R> {
+    fn sample(&self, workload: Workload, sizes: &Sizes, iters: u32) -> Duration {
+        workloads::sample(&self.0, self.1, workload, sizes, iters)
+    }
+
+    fn park(&self, tasks: usize) -> memory::Reading {
+        workloads::park(&self.0, tasks)
+    }
+}
+
+/// Starts contender `name` with `workers` worker threads.
+///
+/// # Panics
+/// If `name` is not in [`CONTENDERS`] (names are checked when parsing flags).
+pub fn start(name: &str, workers: usize) -> Box<dyn Contender> {
+    match name {
+        "flume" => Box::new(Harness(Ours::<FlumeQueue>::new(workers), workers)),
+        "crossbeam" => Box::new(Harness(Ours::<CrossbeamQueue>::new(workers), workers)),
+        "mutex" => Box::new(Harness(Ours::<MutexQueue>::new(workers), workers)),
+        "tokio" => Box::new(Harness(Tokio::new(workers), workers)),
+        "async-executor" => Box::new(Harness(AsyncExecutor::new(workers), workers)),
+        "seed" => Box::new(Harness(SeedRunner(Seed::new(workers)), workers)),
+        other => panic!("unknown contender {other:?} (valid: {})", CONTENDERS.join(", ")),
+    }
+}
+
+// --- this runtime ---------------------------------------------------------
+
+/// `runtime_core::Runtime` with backend `Q`.
+struct Ours<Q: runtime_core::Queue>(runtime_core::Runtime<Q>);
+
+impl<Q: runtime_core::Queue> Ours<Q> {
+    fn new(workers: usize) -> Self {
+        let rt = runtime_core::Runtime::<Q>::builder()
+            .worker_threads(workers)
+            .thread_name("bench-ours")
+            .build()
+            .expect("could not build runtime-core");
+        Self(rt)
+    }
+}
+
+impl Spawner for runtime_core::Handle {
+    type Join<T: Send + 'static> = runtime_core::Task<T>;
+
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        runtime_core::Handle::spawn(self, future)
+    }
+
+    fn detach<T: Send + 'static>(join: Self::Join<T>) {
+        join.detach();
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        runtime_core::yield_now()
+    }
+}
+
+impl<Q: runtime_core::Queue> Runner for Ours<Q> {
+    type Spawner = runtime_core::Handle;
+
+    fn spawner(&self) -> Self::Spawner {
+        self.0.handle()
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+// --- tokio ----------------------------------------------------------------
+
+/// tokio's multi-thread runtime, built like its own benchmarks build it.
+struct Tokio(tokio::runtime::Runtime);
+
+impl Tokio {
+    fn new(workers: usize) -> Self {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()
+            .expect("could not build tokio");
+        Self(rt)
+    }
+}
+
+/// tokio's `JoinHandle`, resolving to the output (a task panic is a bench bug).
+#[derive(Debug)]
+pub struct TokioJoin<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Future for TokioJoin<T> {
+    type Output = T;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
+        Pin::new(&mut self.0).poll(cx).map(|result| result.expect("a benchmark task failed under tokio"))
+    }
+}
+
+impl Spawner for tokio::runtime::Handle {
+    type Join<T: Send + 'static> = TokioJoin<T>;
+
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        TokioJoin(tokio::runtime::Handle::spawn(self, future))
+    }
+
+    fn detach<T: Send + 'static>(join: Self::Join<T>) {
+        drop(join);
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        tokio::task::yield_now()
+    }
+}
+
+impl Runner for Tokio {
+    type Spawner = tokio::runtime::Handle;
+
+    fn spawner(&self) -> Self::Spawner {
+        self.0.handle().clone()
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        self.0.block_on(future)
+    }
+}
+
+// --- async-executor -------------------------------------------------------
+
+/// An `async_executor::Executor` run by N threads, as its own benchmarks run it.
+struct AsyncExecutor {
+    spawner: AsyncExecutorSpawner,
+    stop: Option<async_channel::Sender<()>>,
+    threads: Vec<thread::JoinHandle<()>>,
+}
+
+/// A shared `Executor`.
+#[derive(Clone)]
+pub struct AsyncExecutorSpawner(Arc<async_executor::Executor<'static>>);
+
+impl fmt::Debug for AsyncExecutorSpawner {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AsyncExecutorSpawner").finish_non_exhaustive()
+    }
+}
+
+impl AsyncExecutor {
+    fn new(workers: usize) -> Self {
+        let executor = Arc::new(async_executor::Executor::new());
+        let (stop, stopped) = async_channel::bounded::<()>(1);
+        let threads = (0..workers)
+            .map(|i| {
+                let (executor, stopped) = (executor.clone(), stopped.clone());
+                thread::Builder::new()
+                    .name(format!("async-executor-{i}"))
+                    .spawn(move || {
+                        let _ = futures_lite::future::block_on(executor.run(stopped.recv()));
+                    })
+                    .expect("could not start an async-executor thread")
+            })
+            .collect();
+        Self { spawner: AsyncExecutorSpawner(executor), stop: Some(stop), threads }
+    }
+}
+
+impl Drop for AsyncExecutor {
+    fn drop(&mut self) {
+        // Closing the channel ends every `run`.
+        drop(self.stop.take());
+        for thread in self.threads.drain(..) {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Spawner for AsyncExecutorSpawner {
+    type Join<T: Send + 'static> = async_executor::Task<T>;
+
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        self.0.spawn(future)
+    }
+
+    fn detach<T: Send + 'static>(join: Self::Join<T>) {
+        join.detach();
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        futures_lite::future::yield_now()
+    }
+}
+
+impl Runner for AsyncExecutor {
+    type Spawner = AsyncExecutorSpawner;
+
+    fn spawner(&self) -> Self::Spawner {
+        self.spawner.clone()
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        futures_lite::future::block_on(future)
+    }
+}
+
+// --- seed -----------------------------------------------------------------
+
+struct SeedRunner(Seed);
+
+impl Spawner for SeedSpawner {
+    type Join<T: Send + 'static> = async_task::Task<T>;
+
+    fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        SeedSpawner::spawn(self, future)
+    }
+
+    fn detach<T: Send + 'static>(join: Self::Join<T>) {
+        join.detach();
+    }
+
+    fn yield_now() -> impl Future<Output = ()> + Send {
+        futures_lite::future::yield_now()
+    }
+}
+
+impl Runner for SeedRunner {
+    type Spawner = SeedSpawner;
+
+    fn spawner(&self) -> Self::Spawner {
+        self.0.spawner()
+    }
+
+    fn block_on<F: Future>(&self, future: F) -> F::Output {
+        futures_lite::future::block_on(future)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every contender runs every workload, at its smallest size, to the end.
+    #[test]
+    fn every_contender_runs_every_workload() {
+        let sizes = Sizes::tiny();
+        for name in CONTENDERS {
+            for workers in [1, 2] {
+                let contender = start(name, workers);
+                for workload in Workload::ALL.iter().filter(|w| **w != Workload::Memory) {
+                    contender.sample(*workload, &sizes, 1);
+                }
+                contender.park(100);
+            }
+        }
+    }
+}

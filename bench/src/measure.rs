@@ -1,0 +1,255 @@
+//! The measurement loop: for each worker count, start every contender; for
+//! each workload, warm each one up (and pick how many iterations make a
+//! sample), then run interleaved rounds, A B C … A B C …, so that drift on a
+//! noisy machine hits every contender alike.
+
+use std::{
+    sync::{Arc, Mutex},
+    thread,
+    time::{Duration, Instant},
+};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::{
+    cli::Plan,
+    contenders::{self, Contender},
+    memory,
+    report::Cell,
+    workloads::{Sizes, Workload},
+};
+
+/// How long one sample may run before the watchdog calls it a hang.
+const HANG_LIMIT: Duration = Duration::from_secs(120);
+
+/// Runs `plan` and returns every sample (not yet summarised).
+pub fn run(plan: &Plan, sizes: &Sizes) -> anyhow::Result<Vec<Cell>> {
+    let progress = progress_bar(plan);
+    let watchdog = Watchdog::start();
+    // A sample should take about this long, so that timer and scheduling
+    // noise stays small next to it.
+    let target = if plan.quick { Duration::from_millis(10) } else { Duration::from_millis(50) };
+    // A contender so slow that its rounds would take longer than this gets
+    // fewer rounds (at least one), rather than stalling the whole run.
+    let budget = if plan.quick { Duration::from_secs(1) } else { Duration::from_secs(15) };
+    let mut cells = Vec::new();
+
+    for &workers in &plan.workers {
+        let needs_runtimes = plan.workloads.iter().any(|w| *w != Workload::Memory);
+        let started: Vec<(&'static str, Box<dyn Contender>)> = if needs_runtimes {
+            plan.contenders.iter().map(|&name| (name, contenders::start(name, workers))).collect()
+        } else {
+            Vec::new()
+        };
+
+        for &workload in &plan.workloads {
+            let rounds = plan.rounds_for(workload);
+            let mut row: Vec<Cell> =
+                plan.contenders.iter().map(|&name| empty_cell(workload, workers, name)).collect();
+
+            if workload == Workload::Memory {
+                for _ in 0..rounds {
+                    for cell in &mut row {
+                        let label = format!("{workers}w {} {}", workload.name(), cell.contender);
+                        progress.set_message(label.clone());
+                        watchdog.arm(&label);
+                        let reading = memory::measure(cell.contender, workers, sizes.memory_tasks)?;
+                        watchdog.disarm();
+                        cell.samples.push(reading.peak_per_task());
+                        cell.readings.push(reading);
+                        progress.inc(1);
+                    }
+                }
+                cells.extend(row);
+                continue;
+            }
+
+            // Warm-up, the iterations per sample, and the rounds that fit the
+            // time budget, for each contender.
+            let mut planned = vec![rounds; row.len()];
+            for ((cell, (name, contender)), planned) in row.iter_mut().zip(&started).zip(&mut planned) {
+                let label = format!("{workers}w {} {name} (warm-up)", workload.name());
+                progress.set_message(label.clone());
+                watchdog.arm(&label);
+                let sample_time = if workload == Workload::Throughput {
+                    let small = Sizes { throughput_tasks: sizes.throughput_tasks / 10, ..sizes.clone() };
+                    contender.sample(workload, &small, 1) * 10
+                } else {
+                    let mut one = contender.sample(workload, sizes, 1);
+                    if one < target {
+                        // Cold caches and lazy set-up make the first one slow.
+                        one = one.min(contender.sample(workload, sizes, 1));
+                        cell.iters_per_sample = iterations_for(one, target);
+                    }
+                    one * cell.iters_per_sample
+                };
+                *planned = rounds_within(budget, sample_time, rounds);
+                // Skipped rounds still count on the progress bar.
+                progress.inc(1 + u64::from(rounds - *planned));
+                watchdog.disarm();
+            }
+
+            for round in 0..rounds {
+                for ((cell, (name, contender)), planned) in row.iter_mut().zip(&started).zip(&planned) {
+                    if round >= *planned {
+                        continue;
+                    }
+                    let label = format!("{workers}w {} {name}", workload.name());
+                    progress.set_message(label.clone());
+                    watchdog.arm(&label);
+                    let elapsed = contender.sample(workload, sizes, cell.iters_per_sample);
+                    watchdog.disarm();
+                    cell.samples.push(value(workload, sizes, cell.iters_per_sample, elapsed));
+                    progress.inc(1);
+                }
+            }
+            cells.extend(row);
+        }
+        progress.set_message(format!("{workers}w: stopping the runtimes"));
+        drop(started);
+    }
+    progress.finish_and_clear();
+    Ok(cells)
+}
+
+fn empty_cell(workload: Workload, workers: usize, contender: &'static str) -> Cell {
+    Cell {
+        workload,
+        unit: workload.unit().name(),
+        workers,
+        contender,
+        iters_per_sample: 1,
+        samples: Vec::new(),
+        summary: None,
+        ratio: None,
+        readings: Vec::new(),
+    }
+}
+
+/// How many iterations of a workload taking `one` fill `target`: at least 1,
+/// at most 10 000.
+pub fn iterations_for(one: Duration, target: Duration) -> u32 {
+    let one = one.as_nanos().max(1);
+    (target.as_nanos().div_ceil(one)).clamp(1, 10_000) as u32
+}
+
+/// Rounds of samples taking `sample` each that fit in `budget`: from 1 to `rounds`.
+pub fn rounds_within(budget: Duration, sample: Duration, rounds: u32) -> u32 {
+    let fit = budget.as_nanos() / sample.as_nanos().max(1);
+    fit.clamp(1, u128::from(rounds)) as u32
+}
+
+/// A sample's value in the workload's unit.
+pub fn value(workload: Workload, sizes: &Sizes, iters: u32, elapsed: Duration) -> f64 {
+    let secs = elapsed.as_secs_f64().max(1e-9);
+    match workload {
+        Workload::Throughput => sizes.throughput_tasks as f64 * f64::from(iters) / secs,
+        _ => secs * 1e9 / f64::from(iters),
+    }
+}
+
+/// Samples in the whole plan, warm-ups included (the progress bar's length).
+pub fn total_steps(plan: &Plan) -> u64 {
+    let per_workers: u64 = plan
+        .workloads
+        .iter()
+        .map(|&w| {
+            let warm_up = u64::from(w != Workload::Memory);
+            (u64::from(plan.rounds_for(w)) + warm_up) * plan.contenders.len() as u64
+        })
+        .sum();
+    per_workers * plan.workers.len() as u64
+}
+
+fn progress_bar(plan: &Plan) -> ProgressBar {
+    let bar = ProgressBar::with_draw_target(Some(total_steps(plan)), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+        .expect("a valid template")
+        .progress_chars("=> ");
+    bar.set_style(style);
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+/// Ends the process if a sample runs for [`HANG_LIMIT`]: a contender that
+/// deadlocks must fail the run (and CI), not stall it forever.
+struct Watchdog {
+    current: Arc<Mutex<Option<(String, Instant)>>>,
+}
+
+impl Watchdog {
+    fn start() -> Self {
+        let current: Arc<Mutex<Option<(String, Instant)>>> = Arc::default();
+        let watched = current.clone();
+        thread::Builder::new()
+            .name("bench-watchdog".into())
+            .spawn(move || {
+                loop {
+                    thread::sleep(Duration::from_millis(500));
+                    let guard = watched.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some((label, since)) = guard.as_ref()
+                        && since.elapsed() > HANG_LIMIT
+                    {
+                        eprintln!(
+                            "\nbench: {label} has run for over {}s; a contender is probably deadlocked",
+                            HANG_LIMIT.as_secs()
+                        );
+                        std::process::exit(3);
+                    }
+                }
+            })
+            .expect("could not start the watchdog thread");
+        Self { current }
+    }
+
+    fn arm(&self, label: &str) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = Some((label.to_owned(), Instant::now()));
+    }
+
+    fn disarm(&self) {
+        *self.current.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iterations_fill_the_target() {
+        let target = Duration::from_millis(50);
+        assert_eq!(iterations_for(Duration::from_millis(10), target), 5);
+        assert_eq!(iterations_for(Duration::from_millis(200), target), 1);
+        assert_eq!(iterations_for(Duration::from_millis(3), target), 17);
+        assert_eq!(iterations_for(Duration::ZERO, target), 10_000);
+    }
+
+    #[test]
+    fn slow_contenders_get_fewer_rounds() {
+        let budget = Duration::from_secs(15);
+        assert_eq!(rounds_within(budget, Duration::from_millis(50), 10), 10);
+        assert_eq!(rounds_within(budget, Duration::from_secs(4), 10), 3);
+        assert_eq!(rounds_within(budget, Duration::from_secs(60), 10), 1);
+    }
+
+    #[test]
+    fn values_are_per_iteration_or_per_second() {
+        let sizes = Sizes::full();
+        assert_eq!(value(Workload::YieldMany, &sizes, 4, Duration::from_millis(8)), 2e6);
+        assert_eq!(value(Workload::Throughput, &sizes, 1, Duration::from_millis(500)), 2e6);
+    }
+
+    #[test]
+    fn steps_count_warm_ups_and_rounds() {
+        let plan = Plan {
+            workloads: vec![Workload::YieldMany, Workload::Memory],
+            contenders: vec!["flume", "tokio"],
+            workers: vec![1, 2],
+            quick: true,
+            rounds: 3,
+            full: false,
+        };
+        // yield_many: (3 + 1) × 2; memory: 1 × 2; at two worker counts.
+        assert_eq!(total_steps(&plan), 2 * (8 + 2));
+    }
+}

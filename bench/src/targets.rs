@@ -1,0 +1,248 @@
+//! The issue's targets for `runtime-core`, checked against a run (at two
+//! workers, medians, ratio to tokio), so each run says what is met and by how
+//! much the rest is missed.
+
+use std::fmt::Write as _;
+
+use crate::{report::Results, workloads::Workload};
+
+/// This runtime's backends (the other contenders are references).
+pub const BACKENDS: [&str; 3] = ["flume", "crossbeam", "mutex"];
+
+/// The worker count the targets are set at.
+pub const TARGET_WORKERS: usize = 2;
+
+/// Every backend at most this much of tokio's median, everywhere.
+const NO_COLLAPSE: f64 = 1.2;
+
+/// The best backend at most this much of tokio's median, on these workloads.
+const BEST: [(Workload, f64); 6] = [
+    (Workload::SpawnManyLocal, 0.5),
+    (Workload::SpawnManyRemoteIdle, 0.5),
+    (Workload::Throughput, 0.5),
+    (Workload::YieldMany, 0.8),
+    (Workload::PingPong, 0.8),
+    (Workload::ChainedSpawn, 0.8),
+];
+
+/// Bytes per parked task.
+const MEMORY_BYTES: f64 = 200.0;
+
+/// One target and how the run did against it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Check {
+    /// What the issue asks.
+    pub target: String,
+    /// `None` if the run did not measure it (filtered out, or no tokio).
+    pub met: Option<bool>,
+    /// The numbers behind the verdict.
+    pub detail: String,
+}
+
+/// Checks every target against `results`.
+pub fn check(results: &Results) -> Vec<Check> {
+    let w = TARGET_WORKERS;
+    let backends: Vec<&str> = BACKENDS.iter().copied().filter(|b| results.contenders.contains(b)).collect();
+    let ratio = |workload, contender| results.cell(workload, w, contender).and_then(|c| c.ratio);
+    let median =
+        |workload, contender| results.cell(workload, w, contender).and_then(|c| c.summary).map(|s| s.median);
+    let mut checks = Vec::new();
+
+    // 1. No backend collapses.
+    let mut worst: Option<(f64, String)> = None;
+    let mut misses = Vec::new();
+    for &workload in &results.workloads {
+        for &backend in &backends {
+            if let Some(r) = ratio(workload, backend) {
+                let label = format!("{backend}/{}", workload.name());
+                if r > NO_COLLAPSE {
+                    misses.push(format!("{label} {r:.2}x"));
+                }
+                if worst.as_ref().is_none_or(|(w, _)| r > *w) {
+                    worst = Some((r, label));
+                }
+            }
+        }
+    }
+    checks.push(match worst {
+        None => not_measured(format!("every backend ≤ {NO_COLLAPSE}x tokio on every workload")),
+        Some((r, label)) => Check {
+            target: format!("every backend ≤ {NO_COLLAPSE}x tokio on every workload"),
+            met: Some(misses.is_empty()),
+            detail: if misses.is_empty() {
+                format!("worst: {label} {r:.2}x")
+            } else {
+                format!("over: {}; worst {label} {r:.2}x is {}", misses.join(", "), over(r, NO_COLLAPSE))
+            },
+        },
+    });
+
+    // 2. The best backend is well ahead of tokio where a simple design should be.
+    for (workload, limit) in BEST {
+        let target = format!("best backend ≤ {limit}x tokio on {}", workload.name());
+        let best = backends
+            .iter()
+            .filter_map(|b| ratio(workload, b).map(|r| (r, *b)))
+            .min_by(|a, b| a.0.total_cmp(&b.0));
+        checks.push(match best {
+            None => not_measured(target),
+            Some((r, backend)) => Check {
+                target,
+                met: Some(r <= limit),
+                detail: if r <= limit {
+                    format!("best: {backend} {r:.2}x")
+                } else {
+                    format!("best: {backend} {r:.2}x, {}", over(r, limit))
+                },
+            },
+        });
+    }
+
+    // 3. Ahead of async-executor everywhere.
+    let target = "best backend ahead of async-executor on every workload".to_string();
+    let mut behind = Vec::new();
+    let mut compared = 0;
+    for &workload in &results.workloads {
+        let Some(theirs) = median(workload, "async-executor") else { continue };
+        let higher = workload.unit().higher_is_better();
+        let best = backends
+            .iter()
+            .filter_map(|b| median(workload, b).map(|m| (m, *b)))
+            .min_by(|a, b| if higher { b.0.total_cmp(&a.0) } else { a.0.total_cmp(&b.0) });
+        let Some((ours, backend)) = best else { continue };
+        compared += 1;
+        // Our cost relative to theirs: above 1 means behind.
+        let relative = if higher { theirs / ours } else { ours / theirs };
+        if relative > 1.0 {
+            behind.push(format!("{} (best {backend} is {relative:.2}x async-executor)", workload.name()));
+        }
+    }
+    checks.push(if compared == 0 {
+        not_measured(target)
+    } else {
+        Check {
+            target,
+            met: Some(behind.is_empty()),
+            detail: if behind.is_empty() {
+                format!("ahead on all {compared} workloads")
+            } else {
+                format!("behind on {}", behind.join(", "))
+            },
+        }
+    });
+
+    // 4. Memory.
+    let target = format!("≤ {MEMORY_BYTES:.0} bytes per parked task");
+    let per_backend: Vec<(f64, &str)> =
+        backends.iter().filter_map(|b| median(Workload::Memory, b).map(|m| (m, *b))).collect();
+    checks.push(if per_backend.is_empty() {
+        not_measured(target)
+    } else {
+        let mut detail = String::new();
+        for (i, (bytes, backend)) in per_backend.iter().enumerate() {
+            let _ = write!(detail, "{}{backend} {bytes:.0} B", if i == 0 { "" } else { ", " });
+        }
+        let worst = per_backend.iter().map(|(b, _)| *b).fold(0.0, f64::max);
+        if worst > MEMORY_BYTES {
+            let _ = write!(detail, "; worst is {}", over(worst, MEMORY_BYTES));
+        }
+        if let Some(tokio) = median(Workload::Memory, "tokio") {
+            let _ = write!(detail, " (tokio {tokio:.0} B)");
+        }
+        Check { target, met: Some(worst <= MEMORY_BYTES), detail }
+    });
+    checks
+}
+
+fn not_measured(target: String) -> Check {
+    Check { target, met: None, detail: format!("not in this run (needs {TARGET_WORKERS} workers and tokio)") }
+}
+
+/// `"24% over the target"`.
+fn over(value: f64, limit: f64) -> String {
+    format!("{:.0}% over the target", (value / limit - 1.0) * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{report::Cell, workloads::Sizes};
+
+    fn results(cells: &[(Workload, &'static str, f64)]) -> Results {
+        let mut results = Results {
+            command: String::new(),
+            cores: 2,
+            cpu: None,
+            quick: false,
+            rounds: 1,
+            sizes: Sizes::full(),
+            workloads: vec![Workload::SpawnManyLocal, Workload::YieldMany, Workload::Memory],
+            workers: vec![2],
+            contenders: vec!["flume", "mutex", "tokio", "async-executor"],
+            cells: cells
+                .iter()
+                .map(|&(workload, contender, value)| Cell {
+                    workload,
+                    unit: workload.unit().name(),
+                    workers: 2,
+                    contender,
+                    iters_per_sample: 1,
+                    samples: vec![value],
+                    summary: None,
+                    ratio: None,
+                    readings: vec![],
+                })
+                .collect(),
+            targets: vec![],
+        };
+        results.summarise();
+        results
+    }
+
+    #[test]
+    fn verdicts_and_margins() {
+        let r = results(&[
+            (Workload::SpawnManyLocal, "flume", 40.0),
+            (Workload::SpawnManyLocal, "mutex", 130.0),
+            (Workload::SpawnManyLocal, "tokio", 100.0),
+            (Workload::SpawnManyLocal, "async-executor", 50.0),
+            (Workload::YieldMany, "flume", 70.0),
+            (Workload::YieldMany, "mutex", 90.0),
+            (Workload::YieldMany, "tokio", 100.0),
+            (Workload::YieldMany, "async-executor", 300.0),
+            (Workload::Memory, "flume", 180.0),
+            (Workload::Memory, "mutex", 250.0),
+            (Workload::Memory, "tokio", 448.0),
+        ]);
+        let checks = check(&r);
+        let find = |prefix: &str| checks.iter().find(|c| c.target.starts_with(prefix)).unwrap().clone();
+
+        let collapse = find("every backend");
+        assert_eq!(collapse.met, Some(false));
+        assert!(collapse.detail.contains("mutex/spawn_many_local 1.30x"), "{}", collapse.detail);
+        assert!(collapse.detail.contains("8% over"), "{}", collapse.detail);
+
+        assert_eq!(find("best backend ≤ 0.5x tokio on spawn_many_local").met, Some(true));
+        assert_eq!(find("best backend ≤ 0.8x tokio on yield_many").met, Some(true));
+        assert_eq!(find("best backend ≤ 0.5x tokio on throughput").met, None);
+
+        let ahead = find("best backend ahead");
+        assert_eq!(ahead.met, Some(true), "{}", ahead.detail);
+
+        let memory = find("≤ 200 bytes");
+        assert_eq!(memory.met, Some(false));
+        assert!(memory.detail.contains("25% over"), "{}", memory.detail);
+    }
+
+    #[test]
+    fn behind_async_executor_is_reported() {
+        let r = results(&[
+            (Workload::SpawnManyLocal, "flume", 60.0),
+            (Workload::SpawnManyLocal, "tokio", 100.0),
+            (Workload::SpawnManyLocal, "async-executor", 50.0),
+        ]);
+        let ahead = check(&r).into_iter().find(|c| c.target.contains("async-executor")).unwrap();
+        assert_eq!(ahead.met, Some(false));
+        assert!(ahead.detail.contains("spawn_many_local (best flume is 1.20x"), "{}", ahead.detail);
+    }
+}
