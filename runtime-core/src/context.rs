@@ -3,7 +3,10 @@
 
 use std::cell::{Cell, RefCell};
 
-use crate::runtime::Handle;
+use crate::{
+    queue::Priority,
+    runtime::{Handle, Spawner},
+};
 
 #[cfg(not(loom))]
 std::thread_local! {
@@ -59,6 +62,12 @@ pub(crate) fn is_worker() -> bool {
 /// Whether a `block_on` is running on this thread.
 pub(crate) fn in_block_on() -> bool {
     IN_BLOCK_ON.try_with(Cell::get).unwrap_or(false)
+}
+
+/// A clone of the current runtime's scheduler for `priority`, if any: all
+/// that a spawn needs, without cloning the whole handle.
+pub(crate) fn scheduler(priority: Priority) -> Option<std::sync::Arc<dyn Spawner>> {
+    CURRENT.try_with(|c| c.borrow().as_ref().map(|h| h.scheduler(priority).clone())).ok().flatten()
 }
 
 /// A clone of the current runtime's handle, if any.

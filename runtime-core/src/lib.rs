@@ -50,7 +50,7 @@ pub mod testing;
 mod worker;
 
 pub use metrics::Metrics;
-pub use queue::{Priority, Queue, Runnable, TaskInfo};
+pub use queue::{Priority, Queue, Runnable};
 pub use runtime::{
     BuildError, Builder, Handle, MAX_WORKER_THREADS, Runtime, WORKER_THREADS_ENV, spawn, spawn_with,
     yield_now,

@@ -7,7 +7,10 @@ use std::fmt;
 /// It exists only while the task is scheduled: the runtime pushes it into a
 /// [`Queue`] when the task is spawned or woken, and a worker pops it and calls
 /// `run()`. Dropping a `Runnable` without running it cancels the task.
-pub type Runnable = async_task::Runnable<TaskInfo>;
+///
+/// It carries no metadata (a task's priority is known from the queue it sits
+/// in), which keeps every task's allocation a word smaller.
+pub type Runnable = async_task::Runnable;
 
 /// The scheduling priority of a task.
 ///
@@ -40,15 +43,6 @@ impl fmt::Display for Priority {
             Priority::Low => "low",
         })
     }
-}
-
-/// What the runtime attaches to every task, readable through
-/// `Runnable::metadata()`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct TaskInfo {
-    /// The priority the task was spawned with.
-    pub priority: Priority,
 }
 
 /// A non-blocking FIFO of [`Runnable`]s: the part of the scheduler you plug in.

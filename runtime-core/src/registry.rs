@@ -21,17 +21,28 @@
 //! - `remove` of a key that `close` already took is a no-op: after `close`
 //!   nothing is inserted again, so keys are never reused afterwards.
 
-use std::task::Waker;
+use std::{num::NonZeroU64, task::Waker};
 
 use slab::Slab;
 
 use crate::sync::Mutex;
 
-/// Where a task's waker sits: shard and slot.
+/// Where a task's waker sits: shard and slot, packed into one non-zero word
+/// (so that `Option<Key>`, which every task carries, is one word too).
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Key {
-    shard: u32,
-    slot: u32,
+pub(crate) struct Key(NonZeroU64);
+
+impl Key {
+    fn new(shard: usize, slot: usize) -> Self {
+        let packed = ((shard as u64) << 32 | slot as u64) + 1;
+        Key(NonZeroU64::new(packed).expect("packed + 1 is never zero"))
+    }
+    fn shard(self) -> usize {
+        ((self.0.get() - 1) >> 32) as usize
+    }
+    fn slot(self) -> usize {
+        ((self.0.get() - 1) & u64::from(u32::MAX)) as usize
+    }
 }
 
 #[derive(Debug, Default)]
@@ -78,7 +89,7 @@ impl Registry {
             return Err(value);
         }
         let entry = guard.wakers.vacant_entry();
-        let key = Key { shard: shard as u32, slot: entry.key() as u32 };
+        let key = Key::new(shard, entry.key());
         let (waker, value) = make(Some(key));
         entry.insert(waker);
         Ok(value)
@@ -86,7 +97,7 @@ impl Registry {
 
     /// Removes a task's entry; a no-op if `close` already took it.
     pub(crate) fn remove(&self, key: Key) {
-        let waker = self.shards[key.shard as usize].lock().wakers.try_remove(key.slot as usize);
+        let waker = self.shards[key.shard()].lock().wakers.try_remove(key.slot());
         // Dropped with no lock held: dropping a waker may free the task.
         drop(waker);
     }

@@ -15,7 +15,7 @@ use async_task::{ScheduleInfo, WithInfo};
 use crate::{
     context,
     metrics::{Counter, Metrics},
-    queue::{Priority, Queue, Runnable, TaskInfo},
+    queue::{Priority, Queue, Runnable},
     scheduler::{Core, Shared},
     sync::{Arc, Mutex, Parker, thread},
     task::{Task, Tracked},
@@ -174,7 +174,12 @@ impl<Q: Queue> Builder<Q> {
         }
         let id = next_runtime_id();
         let shared = Arc::new(Shared::<Q>::new(id, workers));
-        let handle = Handle { inner: std::sync::Arc::new(Scheduler { shared: shared.clone() }) };
+        let handle = Handle {
+            schedulers: [Priority::High, Priority::Low].map(|priority| {
+                std::sync::Arc::new(Scheduler { shared: shared.clone(), priority })
+                    as std::sync::Arc<dyn Spawner>
+            }),
+        };
         let mut threads = Vec::with_capacity(workers);
         for index in 0..workers {
             let name = format!("{}-{index}", self.thread_name);
@@ -353,8 +358,11 @@ pub(crate) trait Spawner: Send + Sync + 'static {
     fn is_closed(&self) -> bool;
 }
 
+/// One per runtime and priority: the schedule function of a task holds the
+/// one of its priority, so the `Runnable` need not carry it.
 struct Scheduler<Q> {
     shared: Arc<Shared<Q>>,
+    priority: Priority,
 }
 
 impl<Q: Queue> Spawner for Scheduler<Q> {
@@ -362,7 +370,7 @@ impl<Q: Queue> Spawner for Scheduler<Q> {
         &self.shared.core
     }
     fn schedule(&self, runnable: Runnable, info: ScheduleInfo) {
-        self.shared.schedule(runnable, info);
+        self.shared.schedule(runnable, info, self.priority);
     }
     fn metrics(&self) -> Metrics {
         self.shared.metrics()
@@ -382,14 +390,15 @@ const LARGE_FUTURE: usize = 2048;
 /// [`Task::fallible`] yields `None`).
 #[derive(Clone)]
 pub struct Handle {
-    inner: std::sync::Arc<dyn Spawner>,
+    /// Indexed by [`Priority::index`].
+    schedulers: [std::sync::Arc<dyn Spawner>; 2],
 }
 
 impl fmt::Debug for Handle {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Handle")
-            .field("runtime_id", &self.inner.core().id)
-            .field("closed", &self.inner.is_closed())
+            .field("runtime_id", &self.any().core().id)
+            .field("closed", &self.is_shutdown())
             .finish()
     }
 }
@@ -429,54 +438,70 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        // Box a large future before it is moved any further (async-task would
-        // box it too, but only after the moves through our frames).
-        if std::mem::size_of::<F>() >= LARGE_FUTURE {
-            self.spawn_inner(priority, Box::pin(future))
-        } else {
-            self.spawn_inner(priority, future)
-        }
-    }
-
-    fn spawn_inner<F>(&self, priority: Priority, future: F) -> Task<F::Output>
-    where
-        F: Future + Send + 'static,
-        F::Output: Send + 'static,
-    {
-        let core = self.inner.core();
-        let shard = core.registry.shard_for(context::worker_index(core.id));
-        let scheduler = self.inner.clone();
-        let spawned = core.registry.insert(shard, |key| {
-            let tracked = Tracked::new(future, core.clone(), key);
-            let schedule = move |runnable, info| scheduler.schedule(runnable, info);
-            let (runnable, task) = async_task::Builder::new()
-                .metadata(TaskInfo { priority })
-                .propagate_panic(true)
-                .spawn(move |_| tracked, WithInfo(schedule));
-            (runnable.waker(), (runnable, task))
-        });
-        match spawned {
-            Ok((runnable, task)) => {
-                core.stats.bump(Counter::Spawned);
-                runnable.schedule();
-                Task::new(task)
-            }
-            Err((runnable, task)) => {
-                // The runtime is shut down: cancel at once.
-                drop(runnable);
-                Task::new(task)
-            }
-        }
+        spawn_on(self.schedulers[priority.index()].clone(), future)
     }
 
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> Metrics {
-        self.inner.metrics()
+        self.any().metrics()
     }
 
     /// Whether the runtime has shut down (a spawn would be cancelled at once).
     pub fn is_shutdown(&self) -> bool {
-        self.inner.is_closed()
+        self.any().is_closed()
+    }
+
+    /// Either scheduler, for what does not depend on the priority.
+    fn any(&self) -> &dyn Spawner {
+        &*self.schedulers[0]
+    }
+
+    /// The scheduler for tasks of `priority`.
+    pub(crate) fn scheduler(&self, priority: Priority) -> &std::sync::Arc<dyn Spawner> {
+        &self.schedulers[priority.index()]
+    }
+}
+
+/// Spawns `future` as a task whose schedule function is `scheduler`.
+fn spawn_on<F>(scheduler: std::sync::Arc<dyn Spawner>, future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    // Box a large future before it is moved any further (async-task would
+    // box it too, but only after the moves through our frames).
+    if std::mem::size_of::<F>() >= LARGE_FUTURE {
+        spawn_sized(scheduler, Box::pin(future))
+    } else {
+        spawn_sized(scheduler, future)
+    }
+}
+
+fn spawn_sized<F>(scheduler: std::sync::Arc<dyn Spawner>, future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    let core = scheduler.core().clone();
+    let shard = core.registry.shard_for(context::worker_index(core.id));
+    let spawned = core.registry.insert(shard, |key| {
+        let tracked = Tracked::new(future, core.clone(), key);
+        let schedule = move |runnable, info| scheduler.schedule(runnable, info);
+        let (runnable, task) =
+            async_task::Builder::new().propagate_panic(true).spawn(move |()| tracked, WithInfo(schedule));
+        (runnable.waker(), (runnable, task))
+    });
+    match spawned {
+        Ok((runnable, task)) => {
+            core.stats.bump(Counter::Spawned);
+            runnable.schedule();
+            Task::new(task)
+        }
+        Err((runnable, task)) => {
+            // The runtime is shut down: cancel at once.
+            drop(runnable);
+            Task::new(task)
+        }
     }
 }
 
@@ -502,8 +527,8 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    match context::current() {
-        Some(handle) => handle.spawn_with(priority, future),
+    match context::scheduler(priority) {
+        Some(scheduler) => spawn_on(scheduler, future),
         None => panic!(
             "runtime_core::spawn called outside a runtime: call it from a task or from inside \
              Runtime::block_on, or use Runtime::spawn / Handle::spawn"

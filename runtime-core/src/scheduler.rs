@@ -12,6 +12,8 @@
 //!   task the slot held moves to the back of the local `Low` queue. A task that
 //!   woke *itself* (it yielded) goes to the back of its local queue instead,
 //!   so that yielding lets others run. `High` tasks skip the slot.
+//! - A `Runnable` carries no priority: the queue it sits in tells, and the
+//!   LIFO slot holds `Low` tasks only.
 //! - Any thread may pop from any queue: siblings steal from local queues and
 //!   from LIFO slots, so no task is stranded behind a worker that is stuck in
 //!   a long poll (the LIFO slot of tokio was unstealable, tokio#4941).
@@ -165,13 +167,12 @@ impl<Q: Queue> Shared<Q> {
     }
 
     /// The schedule function of every task of this runtime.
-    pub(crate) fn schedule(&self, runnable: Runnable, info: ScheduleInfo) {
+    pub(crate) fn schedule(&self, runnable: Runnable, info: ScheduleInfo, priority: Priority) {
         if self.closed.load(Ordering::Acquire) {
             // Shut down: cancel the task. No lock is held here.
             drop(runnable);
             return;
         }
-        let priority = runnable.metadata().priority;
         if priority == Priority::High {
             self.high_queued.fetch_add(1, Ordering::Relaxed);
         }

@@ -20,7 +20,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use crate::{metrics::Counter, queue::TaskInfo, registry::Key, scheduler::Core, sync::Arc};
+use crate::{metrics::Counter, registry::Key, scheduler::Core, sync::Arc};
 
 /// A handle to a spawned task: await it for the task's output.
 ///
@@ -34,11 +34,11 @@ use crate::{metrics::Counter, queue::TaskInfo, registry::Key, scheduler::Core, s
 ///   instead.
 #[must_use = "dropping a Task cancels it; call .detach() to let it run in the background"]
 pub struct Task<T> {
-    inner: async_task::FallibleTask<T, TaskInfo>,
+    inner: async_task::FallibleTask<T>,
 }
 
 impl<T> Task<T> {
-    pub(crate) fn new(inner: async_task::Task<T, TaskInfo>) -> Self {
+    pub(crate) fn new(inner: async_task::Task<T>) -> Self {
         Self { inner: inner.fallible() }
     }
 
@@ -90,7 +90,7 @@ impl<T> fmt::Debug for Task<T> {
 /// A [`Task`] that yields `None` when the task was cancelled.
 #[must_use = "dropping a FallibleTask cancels it; call .detach() to let it run in the background"]
 pub struct FallibleTask<T> {
-    inner: async_task::FallibleTask<T, TaskInfo>,
+    inner: async_task::FallibleTask<T>,
 }
 
 impl<T> FallibleTask<T> {

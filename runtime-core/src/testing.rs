@@ -29,7 +29,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::{Priority, Queue, Runnable, Runtime, TaskInfo};
+use crate::{Priority, Queue, Runnable, Runtime};
 
 /// Expands the conformance suite into one `#[test]` per check, for `$queue`.
 #[macro_export]
@@ -63,9 +63,7 @@ pub const fn size(normal: usize, miri: usize) -> usize {
 /// A runnable whose task records `id` into `log` when it runs.
 pub fn logging_runnable(id: usize, log: &Arc<Mutex<Vec<usize>>>) -> Runnable {
     let log = log.clone();
-    let (runnable, task) = async_task::Builder::new()
-        .metadata(TaskInfo { priority: Priority::Low })
-        .spawn(move |_| async move { log.lock().unwrap().push(id) }, |_runnable| {});
+    let (runnable, task) = async_task::spawn(async move { log.lock().unwrap().push(id) }, |_runnable| {});
     task.detach();
     runnable
 }

@@ -1,10 +1,12 @@
 //! The worker loop: find a task, run it, and sleep only when there is none.
 //!
 //! Each turn a worker looks, in order:
-//! 1. every [`FAIRNESS_INTERVAL`] turns, moves one task from each shared
-//!    queue to the back of its local queue, so that a worker busy with its own
-//!    tasks still makes progress on work spawned from outside (appending, not
-//!    running it first, keeps tasks spawned from one thread in spawn order);
+//! 1. every [`FAIRNESS_INTERVAL`] turns, moves its fair share of each shared
+//!    queue (at least one task, at most [`MAX_BATCH`]) to the back of its local
+//!    queue, so that a worker busy with its own tasks (say, tasks that keep
+//!    yielding) still makes progress on work spawned from outside; appending
+//!    rather than running them first keeps tasks spawned from one thread in
+//!    spawn order;
 //! 2. `High` work, if the `high_queued` hint says there is any, unless
 //!    [`HIGH_STREAK`] `High` tasks ran in a row and a `Low` task is waiting;
 //! 3. its LIFO slot (at most [`LIFO_STREAK`] times in a row, so two tasks
@@ -78,26 +80,26 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
 impl<Q: Queue> Worker<Q> {
     fn run_loop(&mut self) {
         while !self.shared.is_closed() {
-            if let Some(runnable) = self.next_task() {
-                self.run_task(runnable);
+            if let Some((runnable, priority)) = self.next_task() {
+                self.run_task(runnable, priority);
                 continue;
             }
-            if let Some(runnable) = self.search() {
-                self.run_task(runnable);
+            if let Some((runnable, priority)) = self.search() {
+                self.run_task(runnable, priority);
                 continue;
             }
             self.park();
         }
     }
 
-    fn run_task(&mut self, runnable: Runnable) {
+    fn run_task(&mut self, runnable: Runnable, priority: Priority) {
         if self.searching {
             self.searching = false;
             if self.shared.idle.stop_searching() {
                 self.shared.idle.notify_one();
             }
         }
-        if runnable.metadata().priority == Priority::High {
+        if priority == Priority::High {
             self.shared.high_queued.fetch_sub(1, Ordering::Relaxed);
         }
         self.shared.count(self.index, Counter::Polls, 1);
@@ -108,13 +110,16 @@ impl<Q: Queue> Worker<Q> {
     }
 
     /// Takes a task from this worker's own queues or the shared ones.
-    fn next_task(&mut self) -> Option<Runnable> {
+    fn next_task(&mut self) -> Option<(Runnable, Priority)> {
         let shared = &*self.shared;
         let local = &shared.locals[self.index];
         self.tick = self.tick.wrapping_add(1);
         if self.tick.is_multiple_of(FAIRNESS_INTERVAL) {
             for p in [Priority::High, Priority::Low] {
-                shared.injector[p.index()].steal_into(&local.queues[p.index()], 1);
+                let injector = &shared.injector[p.index()];
+                if !injector.is_empty() {
+                    injector.steal_into(&local.queues[p.index()], self.fair_share(injector).max(1));
+                }
             }
         }
 
@@ -122,7 +127,7 @@ impl<Q: Queue> Worker<Q> {
         if high_waiting && (self.high_streak < HIGH_STREAK || !self.low_waiting()) {
             if let Some(r) = self.take(Priority::High) {
                 self.high_streak += 1;
-                return Some(r);
+                return Some((r, Priority::High));
             }
         }
 
@@ -130,16 +135,16 @@ impl<Q: Queue> Worker<Q> {
             if let Some(r) = local.lifo.take() {
                 self.lifo_streak += 1;
                 self.high_streak = 0;
-                return Some(r);
+                return Some((r, Priority::Low));
             }
         }
         self.lifo_streak = 0;
         if let Some(r) = self.take(Priority::Low).or_else(|| local.lifo.take()) {
             self.high_streak = 0;
-            return Some(r);
+            return Some((r, Priority::Low));
         }
         // The hint may lag a push; look at the high queues anyway.
-        self.take(Priority::High)
+        self.take(Priority::High).map(|r| (r, Priority::High))
     }
 
     /// Whether a `Low` task is waiting where this worker would take it.
@@ -161,13 +166,19 @@ impl<Q: Queue> Worker<Q> {
         }
         let injector = &shared.injector[priority.index()];
         let first = injector.pop()?;
-        let share = (injector.len() / shared.locals.len()).min(MAX_BATCH);
+        let share = self.fair_share(injector);
         if share > 0 && injector.steal_into(local, share) > 0 {
             // Those tasks are now only reachable by stealing: make sure
             // somebody is looking if a worker sleeps.
             shared.idle.notify_one();
         }
         Some(first)
+    }
+
+    /// How many tasks of a shared queue this worker should take in one go:
+    /// an equal split among the workers, at most [`MAX_BATCH`].
+    fn fair_share(&self, injector: &Q) -> usize {
+        (injector.len() / self.shared.locals.len()).min(MAX_BATCH)
     }
 
     fn next_random(&mut self) -> u32 {
@@ -182,7 +193,7 @@ impl<Q: Queue> Worker<Q> {
 
     /// Steals half of a sibling's local queue (the first to run, the rest
     /// into ours), or its LIFO task.
-    fn steal(&mut self) -> Option<Runnable> {
+    fn steal(&mut self) -> Option<(Runnable, Priority)> {
         let n = self.shared.locals.len();
         if n < 2 {
             return None;
@@ -207,20 +218,20 @@ impl<Q: Queue> Worker<Q> {
                 if moved > 0 {
                     shared.count(self.index, Counter::Steals, moved as u64);
                     if let Some(r) = mine.queues[p.index()].pop() {
-                        return Some(r);
+                        return Some((r, p));
                     }
                 }
             }
             if let Some(r) = victim.lifo.take() {
                 shared.count(self.index, Counter::Steals, 1);
-                return Some(r);
+                return Some((r, Priority::Low));
             }
         }
         None
     }
 
     /// Looks for work beyond this worker's own queues, a few rounds.
-    fn search(&mut self) -> Option<Runnable> {
+    fn search(&mut self) -> Option<(Runnable, Priority)> {
         if !self.searching {
             if !self.shared.idle.try_start_searching() {
                 return None;

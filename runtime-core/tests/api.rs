@@ -5,7 +5,7 @@ use std::{fmt::Debug, time::Duration};
 
 use queue_crossbeam::CrossbeamQueue;
 use runtime_core::{
-    BuildError, Builder, FallibleTask, Handle, Metrics, Priority, Queue, Runnable, Runtime, Task, TaskInfo,
+    BuildError, Builder, FallibleTask, Handle, Metrics, Priority, Queue, Runnable, Runtime, Task,
 };
 
 fn send_sync<T: Send + Sync>() {}
@@ -25,7 +25,6 @@ fn thread_safety_and_debug() {
     debug::<Handle>();
     debug::<Task<()>>();
     debug::<Metrics>();
-    debug::<TaskInfo>();
     fn error<T: std::error::Error + Send + Sync + 'static>() {}
     error::<BuildError>();
 }
