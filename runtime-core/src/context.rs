@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 
 use crate::{
     queue::Priority,
-    runtime::{Handle, Spawner},
+    runtime::{Handle, SchedulerRef},
 };
 
 #[cfg(not(loom))]
@@ -66,7 +66,7 @@ pub(crate) fn in_block_on() -> bool {
 
 /// A clone of the current runtime's scheduler for `priority`, if any: all
 /// that a spawn needs, without cloning the whole handle.
-pub(crate) fn scheduler(priority: Priority) -> Option<std::sync::Arc<dyn Spawner>> {
+pub(crate) fn scheduler(priority: Priority) -> Option<SchedulerRef> {
     CURRENT.try_with(|c| c.borrow().as_ref().map(|h| h.scheduler(priority).clone())).ok().flatten()
 }
 

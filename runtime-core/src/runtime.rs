@@ -176,8 +176,7 @@ impl<Q: Queue> Builder<Q> {
         let shared = Arc::new(Shared::<Q>::new(id, workers));
         let handle = Handle {
             schedulers: [Priority::High, Priority::Low].map(|priority| {
-                std::sync::Arc::new(Scheduler { shared: shared.clone(), priority })
-                    as std::sync::Arc<dyn Spawner>
+                SchedulerRef::new(ErasedScheduler(Box::new(Scheduler { shared: shared.clone(), priority })))
             }),
         };
         let mut threads = Vec::with_capacity(workers);
@@ -358,6 +357,22 @@ pub(crate) trait Spawner: Send + Sync + 'static {
     fn is_closed(&self) -> bool;
 }
 
+/// What every task's schedule function holds: a one-word pointer (an
+/// `Arc<dyn Spawner>` would be two words in each of possibly millions of
+/// tasks; the price is one more pointer hop per schedule, to a line that
+/// the reference count keeps hot anyway).
+pub(crate) type SchedulerRef = std::sync::Arc<ErasedScheduler>;
+
+/// A [`Spawner`] of any queue type, behind a thin pointer.
+pub(crate) struct ErasedScheduler(Box<dyn Spawner>);
+
+impl std::ops::Deref for ErasedScheduler {
+    type Target = dyn Spawner;
+    fn deref(&self) -> &(dyn Spawner + 'static) {
+        &*self.0
+    }
+}
+
 /// One per runtime and priority: the schedule function of a task holds the
 /// one of its priority, so the `Runnable` need not carry it.
 struct Scheduler<Q> {
@@ -391,7 +406,7 @@ const LARGE_FUTURE: usize = 2048;
 #[derive(Clone)]
 pub struct Handle {
     /// Indexed by [`Priority::index`].
-    schedulers: [std::sync::Arc<dyn Spawner>; 2],
+    schedulers: [SchedulerRef; 2],
 }
 
 impl fmt::Debug for Handle {
@@ -453,17 +468,17 @@ impl Handle {
 
     /// Either scheduler, for what does not depend on the priority.
     fn any(&self) -> &dyn Spawner {
-        &*self.schedulers[0]
+        &**self.schedulers[0]
     }
 
     /// The scheduler for tasks of `priority`.
-    pub(crate) fn scheduler(&self, priority: Priority) -> &std::sync::Arc<dyn Spawner> {
+    pub(crate) fn scheduler(&self, priority: Priority) -> &SchedulerRef {
         &self.schedulers[priority.index()]
     }
 }
 
 /// Spawns `future` as a task whose schedule function is `scheduler`.
-fn spawn_on<F>(scheduler: std::sync::Arc<dyn Spawner>, future: F) -> Task<F::Output>
+fn spawn_on<F>(scheduler: SchedulerRef, future: F) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
@@ -477,7 +492,7 @@ where
     }
 }
 
-fn spawn_sized<F>(scheduler: std::sync::Arc<dyn Spawner>, future: F) -> Task<F::Output>
+fn spawn_sized<F>(scheduler: SchedulerRef, future: F) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
