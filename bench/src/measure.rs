@@ -19,8 +19,10 @@ use crate::{
     workloads::{Sizes, Workload},
 };
 
-/// How long one sample may run before the watchdog calls it a hang.
-const HANG_LIMIT: Duration = Duration::from_secs(120);
+/// How long one sample may run before the watchdog calls it a hang. Generous:
+/// a contender that starves its queues can take minutes for one iteration,
+/// and that is a result to report, not a reason to lose the run.
+const HANG_LIMIT: Duration = Duration::from_secs(600);
 
 /// Runs `plan` and returns every sample (not yet summarised).
 pub fn run(plan: &Plan, sizes: &Sizes) -> anyhow::Result<Vec<Cell>> {
@@ -80,10 +82,15 @@ pub fn run(plan: &Plan, sizes: &Sizes) -> anyhow::Result<Vec<Cell>> {
                         // Cold caches and lazy set-up make the first one slow.
                         one = one.min(contender.sample(workload, sizes, 1));
                         cell.iters_per_sample = iterations_for(one, target);
+                    } else if one >= budget {
+                        // Pathologically slow: one more run would blow the
+                        // budget again, so the warm-up is the only sample.
+                        cell.samples.push(value(workload, sizes, 1, one));
+                        cell.warm_up_only = true;
                     }
                     one * cell.iters_per_sample
                 };
-                *planned = rounds_within(budget, sample_time, rounds);
+                *planned = if cell.warm_up_only { 0 } else { rounds_within(budget, sample_time, rounds) };
                 // Skipped rounds still count on the progress bar.
                 progress.inc(1 + u64::from(rounds - *planned));
                 watchdog.disarm();
@@ -120,6 +127,7 @@ fn empty_cell(workload: Workload, workers: usize, contender: &'static str) -> Ce
         contender,
         iters_per_sample: 1,
         samples: Vec::new(),
+        warm_up_only: false,
         summary: None,
         ratio: None,
         readings: Vec::new(),

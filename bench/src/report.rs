@@ -25,6 +25,9 @@ pub struct Cell {
     pub iters_per_sample: u32,
     /// Every sample, in round order.
     pub samples: Vec<f64>,
+    /// The one sample is the (cold) warm-up run, which alone overran the
+    /// cell's time budget; marked `†` in the table.
+    pub warm_up_only: bool,
     /// Median, min and max of the samples.
     pub summary: Option<Summary>,
     /// The median relative to tokio's in the same run (lower is better).
@@ -99,6 +102,12 @@ impl Results {
                     let _ = write!(out, " {text} |");
                 }
                 out.push('\n');
+            }
+            if self.cells.iter().any(|c| c.workers == workers && c.warm_up_only) {
+                out.push_str(
+                    "\n† one cold run only: the warm-up alone overran the cell's time budget, \
+                     so no timed rounds followed.\n",
+                );
             }
             out.push('\n');
         }
@@ -188,6 +197,7 @@ pub fn format_cell(cell: &Cell) -> String {
         Unit::BytesPerTask => (format!("{} B", sig3(s.median)), sig3(s.min), sig3(s.max)),
     };
     let ratio = cell.ratio.map(|r| format!(" {r:.2}x")).unwrap_or_default();
+    let median = if cell.warm_up_only { format!("{median} †") } else { median };
     if low == high { format!("{median}{ratio}") } else { format!("{median} [{low}–{high}]{ratio}") }
 }
 
@@ -229,6 +239,7 @@ mod tests {
             contender,
             iters_per_sample: 1,
             samples: samples.to_vec(),
+            warm_up_only: false,
             summary: None,
             ratio: None,
             readings: vec![],

@@ -188,6 +188,7 @@ mod tests {
                     contender,
                     iters_per_sample: 1,
                     samples: vec![value],
+                    warm_up_only: false,
                     summary: None,
                     ratio: None,
                     readings: vec![],
