@@ -20,12 +20,17 @@
 //!
 //! # Who notifies
 //!
-//! Every push that makes work visible to other workers is followed by
-//! [`Idle::notify_one`](crate::idle::Idle::notify_one): pushes to the shared
-//! queues, to local queues, and a LIFO slot displacing its previous task into
-//! the local queue. Filling an *empty* LIFO slot does not notify: the worker
-//! will run that task as soon as its current poll returns, and waking a
-//! sibling to steal it would turn every message hop into a thread wake-up.
+//! Every push is followed by [`Idle::notify_one`](crate::idle::Idle::notify_one):
+//! pushes to the shared queues, to local queues, and into a LIFO slot. The
+//! LIFO slot is no exception, because the worker that filled it may stay in
+//! its current poll for a long time (or block in it), and a task in a slot
+//! that nobody is told about would be stranded there (tokio#4941, where the
+//! slot could not even be stolen). `notify_one` costs a fence and two loads
+//! when a sibling is already searching or none is asleep, which is the common
+//! case under load. To keep a message hop from becoming a hand-off between
+//! threads, a searching sibling takes a LIFO slot only after a first round of
+//! looking elsewhere: a worker whose poll is short runs its LIFO task itself
+//! before the thief gets to it.
 //!
 //! # Shutdown: close, then drain
 //!
@@ -180,10 +185,8 @@ impl<Q: Queue> Shared<Q> {
             Some(index) => {
                 let local = &self.locals[index];
                 if priority == Priority::Low && !info.woken_while_running {
-                    match local.lifo.replace(runnable) {
-                        // The slot was empty: this worker runs the task next.
-                        None => return,
-                        Some(previous) => local.queues[Priority::Low.index()].push(previous),
+                    if let Some(previous) = local.lifo.replace(runnable) {
+                        local.queues[Priority::Low.index()].push(previous);
                     }
                 } else {
                     local.queues[priority.index()].push(runnable);

@@ -13,8 +13,9 @@
 //!    waking each other cannot starve the local queue), its local `Low`
 //!    queue, then a batch from the shared `Low` queue;
 //! 4. otherwise it *searches* (see [`crate::idle`]): a few rounds of stealing
-//!    half of a sibling's local queue or its LIFO slot, and of checking the
-//!    shared queues, with a short spin between rounds;
+//!    half of a sibling's local queue (and, from the second round on, its LIFO
+//!    slot), and of checking the shared queues, with a short spin between
+//!    rounds;
 //! 5. otherwise it registers as a sleeper, re-checks everything, and parks.
 //!
 //! A task's poll runs inside `catch_unwind`, so nothing a task does can kill
@@ -193,7 +194,7 @@ impl<Q: Queue> Worker<Q> {
 
     /// Steals half of a sibling's local queue (the first to run, the rest
     /// into ours), or its LIFO task.
-    fn steal(&mut self) -> Option<(Runnable, Priority)> {
+    fn steal(&mut self, include_lifo: bool) -> Option<(Runnable, Priority)> {
         let n = self.shared.locals.len();
         if n < 2 {
             return None;
@@ -222,6 +223,9 @@ impl<Q: Queue> Worker<Q> {
                     }
                 }
             }
+            if !include_lifo {
+                continue;
+            }
             if let Some(r) = victim.lifo.take() {
                 shared.count(self.index, Counter::Steals, 1);
                 return Some((r, Priority::Low));
@@ -239,7 +243,9 @@ impl<Q: Queue> Worker<Q> {
             self.searching = true;
         }
         for round in 0..SEARCH_ROUNDS {
-            if let Some(r) = self.steal().or_else(|| self.next_task()) {
+            // LIFO slots only after a first round: see "Who notifies" in
+            // `scheduler.rs`.
+            if let Some(r) = self.steal(round > 0).or_else(|| self.next_task()) {
                 return Some(r);
             }
             if self.shared.is_closed() {

@@ -261,7 +261,6 @@ fn two_workers_steal_from_a_third() {
 /// blocked parent. See `lifo_task_stranded_behind_long_poll` in
 /// `tests/torture.rs`.
 #[test]
-#[ignore = "bug: a task put into an empty LIFO slot is not announced, so it is stranded while the slot's worker stays in a long or blocking poll"]
 fn two_workers_steal_from_a_blocked_third() {
     model_bounded(1, || {
         let rt = runtime(3);

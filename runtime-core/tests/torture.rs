@@ -597,7 +597,6 @@ pub fn block_on_inside_spawned_block_on_panics<Q: Queue>() {
 /// a worker that is stuck in a long poll"), but nobody wakes a sibling: the
 /// child waits for the parent's poll to end.
 #[test]
-#[ignore = "bug: a task put into an empty LIFO slot is not announced, so it is stranded while the slot's worker stays in a long or blocking poll"]
 fn lifo_task_stranded_behind_long_poll() {
     within(20, "stranded LIFO task", || {
         let (rt, _) = runtime::<queue_mutex::MutexQueue>(2);
