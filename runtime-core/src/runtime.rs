@@ -22,6 +22,23 @@ use crate::{
     worker,
 };
 
+/// Spawns `future` as a task whose schedule function is `scheduler`.
+///
+/// A macro rather than a function so that every public `spawn` boxes a large
+/// future in its own frame, before the future is moved any further: in debug
+/// builds each move is a copy on the stack, and a 1 MiB future passed down
+/// through a few frames would overflow a 2 MiB thread stack. (async-task would
+/// box it too, but only at the bottom of the call chain.)
+macro_rules! spawn_on {
+    ($scheduler:expr, $future:ident) => {
+        if std::mem::size_of_val(&$future) >= LARGE_FUTURE {
+            spawn_sized($scheduler, Box::pin($future))
+        } else {
+            spawn_sized($scheduler, $future)
+        }
+    };
+}
+
 /// The environment variable that sets the default number of worker threads.
 pub const WORKER_THREADS_ENV: &str = "RUNTIME_WORKER_THREADS";
 
@@ -267,7 +284,7 @@ impl<Q: Queue> Runtime<Q> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn(future)
+        spawn_on!(self.handle.scheduler(Priority::Low).clone(), future)
     }
 
     /// Spawns a task with the given priority.
@@ -276,7 +293,7 @@ impl<Q: Queue> Runtime<Q> {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.handle.spawn_with(priority, future)
+        spawn_on!(self.handle.scheduler(priority).clone(), future)
     }
 
     /// Drives `future` to completion on the calling thread, while the workers
@@ -444,7 +461,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        self.spawn_with(Priority::Low, future)
+        spawn_on!(self.scheduler(Priority::Low).clone(), future)
     }
 
     /// Spawns a task with the given priority on this handle's runtime.
@@ -453,7 +470,7 @@ impl Handle {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        spawn_on(self.schedulers[priority.index()].clone(), future)
+        spawn_on!(self.scheduler(priority).clone(), future)
     }
 
     /// A snapshot of the runtime's counters.
@@ -474,21 +491,6 @@ impl Handle {
     /// The scheduler for tasks of `priority`.
     pub(crate) fn scheduler(&self, priority: Priority) -> &SchedulerRef {
         &self.schedulers[priority.index()]
-    }
-}
-
-/// Spawns `future` as a task whose schedule function is `scheduler`.
-fn spawn_on<F>(scheduler: SchedulerRef, future: F) -> Task<F::Output>
-where
-    F: Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    // Box a large future before it is moved any further (async-task would
-    // box it too, but only after the moves through our frames).
-    if std::mem::size_of::<F>() >= LARGE_FUTURE {
-        spawn_sized(scheduler, Box::pin(future))
-    } else {
-        spawn_sized(scheduler, future)
     }
 }
 
@@ -530,7 +532,10 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    spawn_with(Priority::Low, future)
+    match context::scheduler(Priority::Low) {
+        Some(scheduler) => spawn_on!(scheduler, future),
+        None => outside_a_runtime(),
+    }
 }
 
 /// Spawns a task with the given priority onto the current runtime, like [`spawn`].
@@ -543,12 +548,17 @@ where
     F::Output: Send + 'static,
 {
     match context::scheduler(priority) {
-        Some(scheduler) => spawn_on(scheduler, future),
-        None => panic!(
-            "runtime_core::spawn called outside a runtime: call it from a task or from inside \
-             Runtime::block_on, or use Runtime::spawn / Handle::spawn"
-        ),
+        Some(scheduler) => spawn_on!(scheduler, future),
+        None => outside_a_runtime(),
     }
+}
+
+#[cold]
+fn outside_a_runtime() -> ! {
+    panic!(
+        "runtime_core::spawn called outside a runtime: call it from a task or from inside \
+         Runtime::block_on, or use Runtime::spawn / Handle::spawn"
+    )
 }
 
 /// Yields once: the task goes to the back of its worker's queue so that
