@@ -57,7 +57,8 @@ fn spawn_big_future_in_child() {
         .expect("run child");
     assert!(
         output.status.success(),
-        "spawning a 1 MiB future from a 2 MiB stack failed ({}):\n{}",
+        "spawning a 1 MiB future from a {} MiB stack failed ({}):\n{}",
+        STACK >> 20,
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
