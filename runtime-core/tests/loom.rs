@@ -68,6 +68,11 @@ fn model(f: impl Fn() + Sync + Send + 'static) {
 fn model_bounded(cap: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
     builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(2).min(cap));
+    // A searching worker runs several rounds over every queue before it
+    // parks, and re-searches when its re-check finds work; while another
+    // worker is blocked in a poll, one execution takes more than loom's
+    // default of 1 000 branches (it is still finite).
+    builder.max_branches = builder.max_branches.max(10_000);
     let iterations = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let counted = iterations.clone();
     builder.check(move || {
@@ -246,20 +251,20 @@ fn two_workers_steal_from_a_third() {
         assert_eq!(ran.load(Ordering::SeqCst), 2);
         let m = metrics_after_join(&handle);
         assert_eq!((m.spawned, m.completed), (3, 3), "{m:?}");
-        // Each child once; the parent once, then once or twice more (the
-        // second child may finish before the parent is re-polled).
-        assert!((4..=5).contains(&m.polls), "{m:?}");
+        // Each child once; the parent once, or once or twice more (a child
+        // that a thief ran before the parent awaited it needs no re-poll).
+        assert!((3..=5).contains(&m.polls), "{m:?}");
     });
 }
 
 /// The same, but the parent *blocks* its worker until both children ran, so
-/// only thieves can run them. Loom finds a deadlock (1 preemption, about
-/// 3 700 interleavings in): worker 1 steals the first child from the LIFO
-/// slot and goes back to sleep, worker 2 is asleep, and then the parent
-/// spawns the second child into its now *empty* LIFO slot, which by design
-/// does not notify. Both siblings sleep; the child is stranded behind the
-/// blocked parent. See `lifo_task_stranded_behind_long_poll` in
-/// `tests/torture.rs`.
+/// only thieves can run them. Regression: loom found a deadlock here (1
+/// preemption, about 3 700 interleavings in): worker 1 stole the first child
+/// from the LIFO slot and went back to sleep, worker 2 was asleep, and the
+/// parent spawned the second child into its now empty LIFO slot, which did
+/// not notify. Both siblings slept; the child was stranded behind the blocked
+/// parent. Filling a LIFO slot now notifies like any other push. See also
+/// `lifo_task_stranded_behind_long_poll` in `tests/torture.rs`.
 #[test]
 fn two_workers_steal_from_a_blocked_third() {
     model_bounded(1, || {

@@ -591,11 +591,10 @@ pub fn block_on_inside_spawned_block_on_panics<Q: Queue>() {
 
 /// Regression test for the deadlock loom found in
 /// `two_workers_steal_from_a_blocked_third`: with every sibling asleep, a
-/// task spawns a child (it lands in the worker's empty LIFO slot, which does
-/// not notify) and then keeps its worker busy. The child should be stolen by
-/// an idle sibling, as `scheduler.rs` promises ("no task is stranded behind
-/// a worker that is stuck in a long poll"), but nobody wakes a sibling: the
-/// child waits for the parent's poll to end.
+/// task spawns a child (it lands in the worker's empty LIFO slot) and then
+/// keeps its worker busy. Filling the slot used to notify nobody, so the
+/// child waited for the parent's poll to end; now it notifies, and an idle
+/// sibling steals the child.
 #[test]
 fn lifo_task_stranded_behind_long_poll() {
     within(20, "stranded LIFO task", || {
