@@ -37,7 +37,8 @@ pub struct Metrics {
     pub cancelled: u64,
     /// Polls run by workers.
     pub polls: u64,
-    /// Tasks taken from a sibling worker's local queue.
+    /// Tasks taken from a sibling worker's local queue or LIFO slot (a task
+    /// stolen twice counts twice).
     pub steals: u64,
     /// Times a worker went to sleep because it found no work.
     pub parks: u64,
