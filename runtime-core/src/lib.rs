@@ -49,6 +49,11 @@ mod task;
 pub mod testing;
 mod worker;
 
+/// The README's Rust examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use metrics::Metrics;
 pub use queue::{Priority, Queue, Runnable};
 pub use runtime::{
