@@ -96,24 +96,43 @@ impl Drop for WorkerGuard {
     }
 }
 
+/// Makes `handle` current (for `spawn` and `Handle::current`) until the
+/// guard drops, which restores the previous one. Used around `block_on`, and
+/// around a shutdown's drain so that destructors it runs can still spawn
+/// (and get a cancelled task) instead of panicking.
+pub(crate) fn enter_current(handle: Handle) -> CurrentGuard {
+    let previous = CURRENT.try_with(|c| c.borrow_mut().replace(handle)).ok().flatten();
+    CurrentGuard { previous }
+}
+
+/// Undoes [`enter_current`] on drop.
+pub(crate) struct CurrentGuard {
+    previous: Option<Handle>,
+}
+
+impl Drop for CurrentGuard {
+    fn drop(&mut self) {
+        let previous = self.previous.take();
+        let ours = CURRENT.try_with(|c| std::mem::replace(&mut *c.borrow_mut(), previous)).ok().flatten();
+        // Dropped outside the borrow: dropping a handle may run destructors.
+        drop(ours);
+    }
+}
+
 /// Marks this thread as inside `block_on` with `handle` current, until the
-/// guard drops (restoring the previous current handle).
+/// guard drops.
 pub(crate) fn enter_block_on(handle: Handle) -> BlockOnGuard {
     IN_BLOCK_ON.with(|b| b.set(true));
-    let previous = CURRENT.with(|c| c.borrow_mut().replace(handle));
-    BlockOnGuard { previous }
+    BlockOnGuard { _current: enter_current(handle) }
 }
 
 /// Undoes [`enter_block_on`] on drop.
 pub(crate) struct BlockOnGuard {
-    previous: Option<Handle>,
+    _current: CurrentGuard,
 }
 
 impl Drop for BlockOnGuard {
     fn drop(&mut self) {
         let _ = IN_BLOCK_ON.try_with(|b| b.set(false));
-        let previous = self.previous.take();
-        let ours = CURRENT.try_with(|c| std::mem::replace(&mut *c.borrow_mut(), previous)).ok().flatten();
-        drop(ours);
     }
 }

@@ -8,7 +8,7 @@
 //! which drops the future.
 //!
 //! The registry sits on the spawn and completion paths, so it is sharded: a
-//! worker uses its own shard, other threads go round-robin over all of them. A task
+//! worker uses its own shard, other threads go round-robin over the rest. A task
 //! removes its entry from the shard it was registered in (its [`Key`] says
 //! which), whichever thread finishes it.
 //!
@@ -53,24 +53,27 @@ struct Shard {
 
 #[derive(Debug)]
 pub(crate) struct Registry {
+    /// Shards `0..workers` belong to the workers, the rest to outside threads.
+    workers: usize,
     shards: Box<[crossbeam_utils::CachePadded<Mutex<Shard>>]>,
 }
 
 impl Registry {
-    /// A registry with room for `workers` workers plus outside threads.
+    /// A registry with one shard per worker plus as many for outside threads.
     pub(crate) fn new(workers: usize) -> Self {
         let shards = (workers * 2).next_power_of_two().max(4);
-        Self { shards: (0..shards).map(|_| Default::default()).collect() }
+        Self { workers, shards: (0..shards).map(|_| Default::default()).collect() }
     }
 
     /// The shard for the calling thread: worker `index` gets its own.
     pub(crate) fn shard_for(&self, worker: Option<usize>) -> usize {
         let n = self.shards.len();
         match worker {
-            Some(index) => index % n,
-            // Round-robin, so that the tasks one outside thread spawns spread
-            // over the shards and the workers finishing them rarely contend.
-            None => crate::context::next_outside_shard() % n,
+            Some(index) => index,
+            // Round-robin over the shards no worker uses (there are at least
+            // as many as workers), so that the tasks one outside thread spawns
+            // spread out and the workers finishing them rarely contend.
+            None => self.workers + crate::context::next_outside_shard() % (n - self.workers),
         }
     }
 

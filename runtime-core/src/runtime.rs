@@ -340,9 +340,10 @@ impl<Q: Queue> Runtime<Q> {
     fn shutdown(&self, timeout: Option<Duration>) {
         let threads = std::mem::take(&mut *self.threads.lock());
         self.shared.close();
-        if context::worker_index(self.shared.core.id).is_some() {
-            // Dropped on one of our own workers: it cannot wait for itself.
-            // The last worker to exit drains the queues.
+        if context::is_worker() {
+            // Dropped on a worker thread: one of ours cannot wait for itself,
+            // and another runtime's worker must not block on us (its tasks
+            // may be what ours wait for). The last worker out drains.
             drop(threads);
             return;
         }
@@ -354,6 +355,7 @@ impl<Q: Queue> Runtime<Q> {
             }
         }
         // Idempotent: the last worker out also drains.
+        let _current = context::enter_current(self.handle.clone());
         self.shared.drain();
     }
 }

@@ -34,17 +34,33 @@
 //!
 //! # Shutdown: close, then drain
 //!
-//! `closed` is set once, by the runtime's shutdown. After it:
-//! - the schedule function drops every `Runnable` it is handed instead of
-//!   queueing it (cancelling the task), with no lock held;
-//! - a schedule call that read `closed == false` and pushed re-reads `closed`
-//!   after its push (behind the `SeqCst` fence of `notify_one`'s protocol) and,
-//!   if it is now set, drains the queues itself. Shutdown sets `closed` before
-//!   it drains, so either the drain sees the push or the pusher sees `closed`:
-//!   no runnable is left in a queue after both have run.
-//! - [`Shared::drain`] closes the registry, wakes every live task (each wake
-//!   drops its runnable), and pops and drops everything queued, repeating
-//!   until a pass finds nothing: destructors may wake other tasks.
+//! 1. `closed` is set once, by the runtime's shutdown (or a failed build).
+//!    Workers stop taking tasks (a worker that popped one just before checks
+//!    again and drops it unpolled), spawns are refused, and every worker is
+//!    unparked so that it exits.
+//! 2. [`Shared::drain`] runs once the workers are gone (on the thread that
+//!    dropped the runtime, and again on the last worker out, since the
+//!    dropping thread may have been unable to wait). It closes the registry,
+//!    wakes every live task, and pops and drops everything queued, repeating
+//!    until a pass finds nothing: destructors may wake other tasks. A wake in
+//!    this phase still *queues* the runnable rather than dropping it in the
+//!    schedule function: the schedule function runs inside whoever called
+//!    `wake()`, which may hold a lock of its own that the dropped future's
+//!    destructor needs (the shape of tokio#2046). Futures are dropped only by
+//!    the drain, on its own thread, with the runtime current so that a
+//!    destructor may still call `spawn` (it gets a cancelled task).
+//! 3. Then the drain sets `drained` and makes one more pass. After `drained`
+//!    no future of the runtime is alive but one that a worker is still
+//!    polling (`shutdown_timeout` gave up on it), so the schedule function
+//!    drops what it is handed; that happens inside `Runnable::run`, with no
+//!    lock held.
+//!
+//! A push that raced with step 3 is caught by a Dekker pair: the pusher does
+//! "push; `SeqCst` fence (in `notify_one`); load `drained`" and drains the
+//! queues itself if it is set, the drain does "set `drained`; fence; pop".
+//! Either the drain sees the push or the pusher sees `drained`, so no
+//! runnable is left in a queue (where its schedule function's reference to
+//! this state would keep both alive forever).
 
 use std::{
     fmt,
@@ -60,7 +76,7 @@ use crate::{
     metrics::{Counter, Metrics, Stats},
     queue::{Priority, Queue, Runnable},
     registry::Registry,
-    sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+    sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence},
 };
 
 /// The part of a runtime that does not depend on the queue type: what every
@@ -136,6 +152,8 @@ pub(crate) struct Shared<Q> {
     /// lets workers skip looking at the high queues when it is zero.
     pub(crate) high_queued: CachePadded<AtomicUsize>,
     closed: AtomicBool,
+    /// Set by the final pass of [`Shared::drain`]; see the module docs.
+    drained: AtomicBool,
     /// Wakes the thread waiting in `shutdown_timeout` when the last worker exits.
     pub(crate) exit: crate::sync::Latch,
 }
@@ -155,6 +173,7 @@ impl<Q: Queue> Shared<Q> {
             idle: Idle::new(workers),
             high_queued: CachePadded::new(AtomicUsize::new(0)),
             closed: AtomicBool::new(false),
+            drained: AtomicBool::new(false),
             exit: crate::sync::Latch::new(workers),
         }
     }
@@ -167,14 +186,16 @@ impl<Q: Queue> Shared<Q> {
     /// this call closed it.
     pub(crate) fn close(&self) -> bool {
         let first = !self.closed.swap(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
         self.idle.unpark_all();
         first
     }
 
     /// The schedule function of every task of this runtime.
     pub(crate) fn schedule(&self, runnable: Runnable, info: ScheduleInfo, priority: Priority) {
-        if self.closed.load(Ordering::Acquire) {
-            // Shut down: cancel the task. No lock is held here.
+        if self.drained.load(Ordering::Acquire) {
+            // Drained: the only live futures are ones a worker is still
+            // polling, so this runs inside `Runnable::run` with no lock held.
             drop(runnable);
             return;
         }
@@ -197,12 +218,13 @@ impl<Q: Queue> Shared<Q> {
         self.notify_after_push();
     }
 
-    /// After a push: wake a sleeper if needed, or drain if shutdown raced us.
+    /// After a push: wake a sleeper if needed, or drain if the final drain
+    /// raced us (module docs, "Shutdown").
     pub(crate) fn notify_after_push(&self) {
         // `notify_one` starts with a SeqCst fence, which also orders our push
-        // before the `closed` load below.
+        // before the `drained` load below.
         self.idle.notify_one();
-        if self.closed.load(Ordering::SeqCst) {
+        if self.drained.load(Ordering::SeqCst) {
             self.drain_queues();
         }
     }
@@ -246,6 +268,9 @@ impl<Q: Queue> Shared<Q> {
                 break;
             }
         }
+        self.drained.store(true, Ordering::SeqCst);
+        fence(Ordering::SeqCst);
+        self.drain_queues();
     }
 
     /// Whether any queue or LIFO slot holds a runnable.

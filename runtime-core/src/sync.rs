@@ -103,19 +103,12 @@ impl Condvar {
         }
     }
 
-    /// Waits at most `timeout`; loom has no clock, so there it simply waits.
+    /// Waits at most `timeout`.
+    #[cfg(not(loom))]
     fn wait_timeout<'a, T>(&self, guard: MutexGuard<'a, T>, timeout: Duration) -> MutexGuard<'a, T> {
-        #[cfg(not(loom))]
-        {
-            let mut guard = guard;
-            self.inner.wait_for(&mut guard, timeout);
-            guard
-        }
-        #[cfg(loom)]
-        {
-            let _ = timeout;
-            self.inner.wait(guard).unwrap()
-        }
+        let mut guard = guard;
+        self.inner.wait_for(&mut guard, timeout);
+        guard
     }
 
     fn notify_one(&self) {
@@ -191,23 +184,22 @@ impl Latch {
     /// Waits until the count is zero or `timeout` has passed (`None`: no
     /// limit). Returns `true` if the count reached zero.
     pub(crate) fn wait(&self, timeout: Option<Duration>) -> bool {
+        // No deadline also when it lies beyond what `Instant` can hold
+        // (`Duration::MAX`).
         #[cfg(not(loom))]
-        let deadline = timeout.map(|t| std::time::Instant::now() + t);
+        let deadline = timeout.and_then(|t| std::time::Instant::now().checked_add(t));
+        // Loom has no clock: it explores the waits, not the timeouts.
+        #[cfg(loom)]
+        let deadline: Option<std::convert::Infallible> = timeout.and(None);
         let mut count = self.count.lock();
         while *count > 0 {
-            match timeout {
+            match deadline {
                 None => count = self.condvar.wait(count),
-                Some(timeout) => {
-                    #[cfg(not(loom))]
-                    let timeout = match deadline {
-                        Some(d) => match d.checked_duration_since(std::time::Instant::now()) {
-                            Some(left) if !left.is_zero() => left,
-                            _ => return false,
-                        },
-                        None => timeout,
-                    };
-                    count = self.condvar.wait_timeout(count, timeout);
-                }
+                #[cfg(not(loom))]
+                Some(deadline) => match deadline.checked_duration_since(std::time::Instant::now()) {
+                    Some(left) if !left.is_zero() => count = self.condvar.wait_timeout(count, left),
+                    _ => return false,
+                },
             }
         }
         true

@@ -59,7 +59,11 @@ struct Worker<Q> {
 
 /// The body of worker thread `index`.
 pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle) {
-    let guard = context::enter_worker(shared.core.id, index, handle);
+    // Declared first, so dropped last: counts the worker out even if the
+    // loop unwinds (a panicking `Queue` backend), so that shutdown never
+    // waits for a worker that is gone.
+    let _exit = ExitGuard { shared: shared.clone(), handle: handle.clone() };
+    let _worker = context::enter_worker(shared.core.id, index, handle);
     let mut worker = Worker {
         rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
         shared,
@@ -70,11 +74,23 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
         searching: false,
     };
     worker.run_loop();
-    let shared = worker.shared;
-    drop(guard);
-    if shared.exit.count_down() {
-        // The last worker out: nothing can push to a local queue any more.
-        shared.drain();
+}
+
+/// Counts a worker out on the exit latch; the last one out drains.
+struct ExitGuard<Q: Queue> {
+    shared: Arc<Shared<Q>>,
+    handle: Handle,
+}
+
+impl<Q: Queue> Drop for ExitGuard<Q> {
+    fn drop(&mut self) {
+        if self.shared.exit.count_down() {
+            // The last worker out: nothing can push to a local queue any
+            // more. The runtime is current, so that destructors the drain
+            // runs may still spawn (and get cancelled tasks).
+            let _current = context::enter_current(self.handle.clone());
+            self.shared.drain();
+        }
     }
 }
 
@@ -94,6 +110,12 @@ impl<Q: Queue> Worker<Q> {
     }
 
     fn run_task(&mut self, runnable: Runnable, priority: Priority) {
+        if self.shared.is_closed() {
+            // Taken just before shutdown: never polled after it. Dropped
+            // here, on the worker, with no lock held.
+            drop(runnable);
+            return;
+        }
         if self.searching {
             self.searching = false;
             if self.shared.idle.stop_searching() {
@@ -118,8 +140,12 @@ impl<Q: Queue> Worker<Q> {
         if self.tick.is_multiple_of(FAIRNESS_INTERVAL) {
             for p in [Priority::High, Priority::Low] {
                 let injector = &shared.injector[p.index()];
-                if !injector.is_empty() {
-                    injector.steal_into(&local.queues[p.index()], self.fair_share(injector).max(1));
+                if !injector.is_empty()
+                    && injector.steal_into(&local.queues[p.index()], self.fair_share(injector).max(1)) > 0
+                {
+                    // Only stealable now: make sure somebody is looking if a
+                    // worker sleeps (as in `take`).
+                    shared.idle.notify_one();
                 }
             }
         }

@@ -1,0 +1,236 @@
+//! Regression tests for shutdown defects found in review, one per defect.
+//! Each runs under a deadline, so a deadlock fails instead of hanging CI.
+#![cfg(not(loom))]
+
+use std::{
+    collections::VecDeque,
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicUsize, Ordering},
+        mpsc,
+    },
+    task::{Context, Poll, Waker},
+    thread,
+    time::{Duration, Instant},
+};
+
+use queue_mutex::MutexQueue;
+use runtime_core::{Handle, Queue, Runnable, Runtime};
+
+/// Runs `f` on its own thread; fails if it does not finish within `secs`.
+fn within(secs: u64, what: &str, f: impl FnOnce() + Send + 'static) {
+    let (done_tx, done) = mpsc::channel();
+    let runner = thread::spawn(move || {
+        f();
+        let _ = done_tx.send(());
+    });
+    match done.recv_timeout(Duration::from_secs(secs)) {
+        Ok(()) => runner.join().unwrap(),
+        Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(runner.join().unwrap_err()),
+        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no progress for {secs} s (deadlock?)"),
+    }
+}
+
+fn runtime(workers: usize) -> Runtime<MutexQueue> {
+    Runtime::builder().worker_threads(workers).build().unwrap()
+}
+
+/// A destructor that spawns (or asks for the current handle) while the
+/// runtime drops it at shutdown gets a cancelled task, not a panic: the
+/// panic used to happen inside async-task's drop of the future, which aborts
+/// the process.
+#[test]
+fn destructor_may_spawn_during_shutdown() {
+    within(20, "destructor spawning at shutdown", || {
+        struct SpawnOnDrop(Arc<AtomicUsize>);
+        impl Drop for SpawnOnDrop {
+            fn drop(&mut self) {
+                let handle = Handle::current();
+                assert!(handle.is_shutdown());
+                runtime_core::spawn(async {}).detach();
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+        let drops = Arc::new(AtomicUsize::new(0));
+        let rt = runtime(2);
+        for _ in 0..8 {
+            let guard = SpawnOnDrop(drops.clone());
+            rt.spawn(async move {
+                let _guard = guard;
+                std::future::pending::<()>().await
+            })
+            .detach();
+        }
+        while rt.metrics().polls < 8 {
+            thread::sleep(Duration::from_millis(1));
+        }
+        let handle = rt.handle();
+        drop(rt);
+        assert_eq!(drops.load(Ordering::SeqCst), 8);
+        let m = handle.metrics();
+        assert_eq!((m.spawned, m.cancelled), (8, 8), "the spawns at shutdown were refused: {m:?}");
+    });
+}
+
+/// `shutdown_timeout(Duration::MAX)` means "wait as long as it takes"; it
+/// used to panic computing the deadline.
+#[test]
+fn shutdown_timeout_max_waits_without_panicking() {
+    within(20, "shutdown_timeout(MAX)", || {
+        let rt = runtime(2);
+        assert_eq!(rt.block_on(rt.spawn(async { 1 })), 1);
+        rt.shutdown_timeout(Duration::MAX);
+    });
+}
+
+/// A hand-written notifier that wakes its waiters while holding its lock,
+/// whose futures lock the same mutex in their destructor: shutdown must not
+/// drop a future inside such a `wake()` (it used to, and deadlocked).
+#[test]
+fn wake_under_user_lock_during_shutdown() {
+    #[derive(Default)]
+    struct Notifier {
+        waiters: Mutex<Vec<Option<Waker>>>,
+    }
+    struct Wait {
+        notifier: Arc<Notifier>,
+        slot: Option<usize>,
+    }
+    impl Future for Wait {
+        type Output = ();
+        fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+            let mut waiters = self.notifier.waiters.lock().unwrap();
+            match self.slot {
+                Some(i) => waiters[i] = Some(cx.waker().clone()),
+                None => {
+                    waiters.push(Some(cx.waker().clone()));
+                    let i = waiters.len() - 1;
+                    drop(waiters);
+                    self.slot = Some(i);
+                }
+            }
+            Poll::Pending
+        }
+    }
+    impl Drop for Wait {
+        fn drop(&mut self) {
+            // Deregister: needs the notifier's lock.
+            if let Some(i) = self.slot {
+                self.notifier.waiters.lock().unwrap()[i] = None;
+            }
+        }
+    }
+
+    for _ in 0..20 {
+        within(20, "wake under a user lock during shutdown", || {
+            let notifier = Arc::new(Notifier::default());
+            let rt = runtime(2);
+            for _ in 0..16 {
+                rt.spawn(Wait { notifier: notifier.clone(), slot: None }).detach();
+            }
+            while rt.metrics().polls < 16 {
+                thread::sleep(Duration::from_millis(1));
+            }
+            let stop = Arc::new(AtomicBool::new(false));
+            let waker_thread = thread::spawn({
+                let (notifier, stop) = (notifier.clone(), stop.clone());
+                move || {
+                    while !stop.load(Ordering::SeqCst) {
+                        let waiters = notifier.waiters.lock().unwrap();
+                        for waker in waiters.iter().flatten() {
+                            waker.wake_by_ref();
+                        }
+                        drop(waiters);
+                        thread::yield_now();
+                    }
+                }
+            });
+            drop(rt);
+            stop.store(true, Ordering::SeqCst);
+            waker_thread.join().unwrap();
+            assert!(notifier.waiters.lock().unwrap().iter().all(Option::is_none), "every future was dropped");
+        });
+    }
+}
+
+/// Dropping a runtime on a worker of *another* runtime returns at once
+/// instead of blocking that worker until our workers finish their polls
+/// (which here wait for the other runtime: a deadlock before the fix).
+#[test]
+fn drop_runtime_on_another_runtimes_worker() {
+    within(20, "drop on another runtime's worker", || {
+        let outer = runtime(1);
+        let released = Arc::new(AtomicBool::new(false));
+        let inner = runtime(1);
+        let started = Arc::new(AtomicBool::new(false));
+        {
+            let (released, started) = (released.clone(), started.clone());
+            // Blocks inner's only worker until `released`.
+            inner
+                .spawn(async move {
+                    started.store(true, Ordering::SeqCst);
+                    while !released.load(Ordering::SeqCst) {
+                        thread::sleep(Duration::from_millis(1));
+                    }
+                })
+                .detach();
+        }
+        while !started.load(Ordering::SeqCst) {
+            thread::sleep(Duration::from_millis(1));
+        }
+        let released_by_outer = released.clone();
+        outer.block_on(outer.spawn(async move {
+            drop(inner);
+            // Only reached if the drop did not wait for inner's worker.
+            released_by_outer.store(true, Ordering::SeqCst);
+        }));
+        assert!(released.load(Ordering::SeqCst));
+    });
+}
+
+/// A queue whose next `pop` panics once `BROKEN` is set: it kills the worker
+/// that calls it (once, so that the drain afterwards works).
+struct BrokenQueue(Mutex<VecDeque<Runnable>>);
+
+static BROKEN: AtomicBool = AtomicBool::new(false);
+static BROKEN_POPS: AtomicUsize = AtomicUsize::new(0);
+
+impl Queue for BrokenQueue {
+    fn new() -> Self {
+        BrokenQueue(Mutex::new(VecDeque::new()))
+    }
+    fn push(&self, runnable: Runnable) {
+        self.0.lock().unwrap().push_back(runnable);
+    }
+    fn pop(&self) -> Option<Runnable> {
+        if BROKEN.swap(false, Ordering::SeqCst) {
+            BROKEN_POPS.fetch_add(1, Ordering::SeqCst);
+            panic!("a broken queue backend");
+        }
+        self.0.lock().unwrap().pop_front()
+    }
+    fn len(&self) -> usize {
+        self.0.lock().unwrap().len()
+    }
+}
+
+/// A worker killed by a panicking backend still counts itself out, so that
+/// dropping the runtime returns instead of waiting for it forever.
+#[test]
+fn worker_killed_by_backend_does_not_hang_shutdown() {
+    within(20, "shutdown after a worker died", || {
+        let rt = Runtime::<BrokenQueue>::builder().worker_threads(1).build().unwrap();
+        assert_eq!(rt.block_on(rt.spawn(async { 1 })), 1);
+        BROKEN.store(true, Ordering::SeqCst);
+        let task = rt.spawn(async { 2 });
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while BROKEN_POPS.load(Ordering::SeqCst) == 0 {
+            assert!(Instant::now() < deadline, "the worker never popped");
+            thread::sleep(Duration::from_millis(1));
+        }
+        drop(task);
+        drop(rt);
+    });
+}
