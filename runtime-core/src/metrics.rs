@@ -84,6 +84,7 @@ impl Stats {
     }
 
     /// Adds one to `counter`, in the calling worker's row if it is one of ours.
+    #[inline]
     pub(crate) fn bump(&self, counter: Counter) {
         self.add(counter, 1);
     }
@@ -101,6 +102,7 @@ impl Stats {
     /// Adds `n` to `counter` in worker `index`'s row. Only worker `index`
     /// may call this: it is the row's single writer, which is what makes a
     /// plain load and store (no read-modify-write) exact.
+    #[inline]
     pub(crate) fn add_at(&self, index: usize, counter: Counter, n: u64) {
         let cell = &self.workers[index].0[counter as usize];
         cell.store(cell.load(Ordering::Relaxed) + n, Ordering::Relaxed);
