@@ -60,6 +60,25 @@ pub const fn size(normal: usize, miri: usize) -> usize {
     if cfg!(miri) { miri } else { normal }
 }
 
+/// The environment variable that stretches test deadlines: set it to a
+/// factor (`RUNTIME_CORE_SLOW_TESTS=10`) when the tests run instrumented
+/// (`cargo xtask tsan` sets it); a value that is not a number counts as 10.
+pub const SLOW_TESTS_ENV: &str = "RUNTIME_CORE_SLOW_TESTS";
+
+/// Scales a deadline for slow builds: 30 times under Miri, and by the factor
+/// in [`SLOW_TESTS_ENV`] where that is set. A deadline only turns a hang into
+/// a failure, so a generous one costs nothing when the test passes; what the
+/// test checks stays the same.
+pub fn deadline(normal: Duration) -> Duration {
+    if cfg!(miri) {
+        return normal * 30;
+    }
+    match std::env::var(SLOW_TESTS_ENV) {
+        Ok(factor) if !factor.trim().is_empty() => normal * factor.trim().parse().unwrap_or(10).max(1),
+        _ => normal,
+    }
+}
+
 /// A runnable whose task records `id` into `log` when it runs.
 pub fn logging_runnable(id: usize, log: &Arc<Mutex<Vec<usize>>>) -> Runnable {
     let log = log.clone();
@@ -82,9 +101,10 @@ fn runtime<Q: Queue>(workers: usize) -> Runtime<Q> {
     Runtime::<Q>::builder().worker_threads(workers).thread_name("conformance").build().expect("build runtime")
 }
 
-/// Waits up to 10 s for `cond`, panicking with `what` if it never holds.
+/// Waits up to 10 s ([`deadline`]-scaled) for `cond`, panicking with `what`
+/// if it never holds.
 fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + deadline(Duration::from_secs(10));
     while !cond() {
         assert!(Instant::now() < deadline, "timed out waiting for: {what}");
         thread::sleep(Duration::from_millis(1));
@@ -456,10 +476,12 @@ pub fn detached_panic_is_counted<Q: Queue>() {
 /// More panicking tasks than workers, then normal work still runs everywhere.
 pub fn panics_do_not_kill_workers<Q: Queue>() {
     let rt = runtime::<Q>(2);
-    for _ in 0..10 {
+    // Each panic costs seconds under Miri; 3 is still more than the workers.
+    let panics = size(10, 3);
+    for _ in 0..panics {
         rt.spawn(async { panic!("worker-killer?") }).detach();
     }
-    wait_until("10 panics counted", || rt.metrics().panicked == 10);
+    wait_until("all panics counted", || rt.metrics().panicked == panics as u64);
     let threads = Arc::new(Mutex::new(HashSet::new()));
     let tasks: Vec<_> = (0..size(64, 8))
         .map(|_| {
@@ -637,7 +659,7 @@ pub fn drop_runtime_on_own_worker<Q: Queue>() {
             done_tx.send(()).unwrap();
         })
         .detach();
-    done.recv_timeout(Duration::from_secs(10)).expect("the task that dropped the runtime finished");
+    done.recv_timeout(deadline(Duration::from_secs(10))).expect("the task that dropped the runtime finished");
     wait_until("the runtime shut down", || handle.is_shutdown());
 }
 

@@ -167,14 +167,15 @@ fn with_deadline(f: fn()) {
         f();
         let _ = done_tx.send(());
     });
-    match done.recv_timeout(std::time::Duration::from_secs(300)) {
+    let limit = runtime_core::testing::deadline(std::time::Duration::from_secs(300));
+    match done.recv_timeout(limit) {
         Ok(()) => runner.join().unwrap(),
         // The runner panicked: re-raise its panic.
         Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
             std::panic::resume_unwind(runner.join().unwrap_err())
         }
         Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("no progress for 300 s: a wakeup was lost")
+            panic!("no progress for {limit:?}: a wakeup was lost")
         }
     }
 }
