@@ -312,6 +312,10 @@ pub fn cross_thread_wake<Q: Queue>() {
 /// Yielding tasks on one worker take turns.
 pub fn yield_now_round_robin<Q: Queue>() {
     let rt = runtime::<Q>(1);
+    // All three are queued before the worker polls the first: otherwise the
+    // first can yield (to the worker's local queue, which goes before the
+    // shared one) before the others are even spawned, as under Miri.
+    let (release, gate) = occupy_worker(&rt);
     let log = Arc::new(Mutex::new(Vec::new()));
     let tasks: Vec<_> = (0..3)
         .map(|id| {
@@ -324,7 +328,9 @@ pub fn yield_now_round_robin<Q: Queue>() {
             })
         })
         .collect();
+    release.send(()).unwrap();
     rt.block_on(async {
+        gate.await;
         for t in tasks {
             t.await;
         }
