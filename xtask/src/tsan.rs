@@ -5,6 +5,11 @@
 //! synchronization inside it looks like a race), which needs `rust-src`. The
 //! build goes to its own target directory (`target/tsan`).
 //!
+//! Instrumented code runs several times slower, so the tests' deadlines
+//! (which only turn a hang into a failure) are stretched: this command sets
+//! `RUNTIME_CORE_SLOW_TESTS` (read by `runtime_core::testing::deadline`) to
+//! [`SLOW_TESTS_FACTOR`] unless it is already set.
+//!
 //! Doctests are skipped (`--lib --bins --tests`): rustdoc does not take the
 //! sanitizer flags. If the toolchain or `rust-src` is missing, this command
 //! says so and exits with code 2 (or 0 with `--skip-if-missing`).
@@ -19,6 +24,12 @@ use crate::{
 
 /// The only target ThreadSanitizer builds are set up for here.
 const TARGET: &str = "x86_64-unknown-linux-gnu";
+
+/// How much longer the tests' deadlines are under ThreadSanitizer.
+const SLOW_TESTS_FACTOR: &str = "10";
+/// The variable `runtime_core::testing::SLOW_TESTS_ENV` names (xtask does not
+/// depend on `runtime-core`).
+const SLOW_TESTS_ENV: &str = "RUNTIME_CORE_SLOW_TESTS";
 
 /// Arguments of `cargo xtask tsan`.
 #[derive(Debug, clap::Args)]
@@ -51,6 +62,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         .env("RUSTFLAGS", rustflags_with("-Zsanitizer=thread"))
         .env("RUSTDOCFLAGS", "-Zsanitizer=thread")
         .env("CARGO_TARGET_DIR", project_root().join("target/tsan"))
+        .env(SLOW_TESTS_ENV, std::env::var(SLOW_TESTS_ENV).unwrap_or_else(|_| SLOW_TESTS_FACTOR.to_owned()))
         // Fail on the first report, with the second stack (the other side of
         // the race) included.
         .env("TSAN_OPTIONS", tsan_options());
