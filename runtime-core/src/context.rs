@@ -16,8 +16,6 @@ std::thread_local! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
     /// Set while a `block_on` is driving a future on this thread.
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
-    /// The registry shard cursor of a thread that is not a worker.
-    static OUTSIDE_CURSOR: Cell<usize> = const { Cell::new(0) };
 }
 
 // loom's macro takes no `const { .. }` initialisers.
@@ -29,7 +27,6 @@ loom::thread_local! {
     static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
     /// Set while a `block_on` is driving a future on this thread.
     static IN_BLOCK_ON: Cell<bool> = Cell::new(false);
-    static OUTSIDE_CURSOR: Cell<usize> = Cell::new(0);
 }
 
 /// This thread's worker index if it is a worker of runtime `runtime_id`.
@@ -41,17 +38,6 @@ pub(crate) fn worker_index(runtime_id: usize) -> Option<usize> {
         })
         .ok()
         .flatten()
-}
-
-/// The next registry shard for a spawn from a thread that is not a worker.
-pub(crate) fn next_outside_shard() -> usize {
-    OUTSIDE_CURSOR
-        .try_with(|c| {
-            let shard = c.get();
-            c.set(shard.wrapping_add(1));
-            shard
-        })
-        .unwrap_or(0)
 }
 
 /// Whether this thread is a worker of any runtime.

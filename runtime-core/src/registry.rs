@@ -1,23 +1,27 @@
-//! The live-task registry: a waker for every task whose future still exists.
+//! The live-task registry: a waker for every task that is *parked*.
 //!
 //! A pending task whose waker is held by a timer, a socket or a user's struct
 //! sits in no queue, so the runtime cannot reach it through its queues. To
 //! drop *every* pending future at shutdown, the runtime keeps one waker per
-//! live task here; closing the registry takes them all and wakes them, and
-//! the schedule function, seeing the runtime closed, drops each `Runnable`,
-//! which drops the future.
+//! such task here; closing the registry takes them all and wakes them, and
+//! the drain then drops their runnables, which drops the futures.
 //!
-//! The registry sits on the spawn and completion paths, so it is sharded: a
-//! worker uses its own shard, other threads go round-robin over the rest. A task
-//! removes its entry from the shard it was registered in (its [`Key`] says
-//! which), whichever thread finishes it.
+//! A task registers lazily, the first time its poll returns `Pending`
+//! (before that it is always in a queue or running, where the drain finds it
+//! anyway), and leaves when it finishes. So a task that completes in its
+//! first poll never touches the registry, and the spawn path never does.
+//! Registration happens on the worker that polled the task, in that worker's
+//! own shard; removal is from the same shard, usually by the same worker.
 //!
 //! Protocol:
 //! - `insert` checks `closed` under the shard lock, so an insert either lands
-//!   before `close` drains that shard (and is woken by it) or is refused.
+//!   before `close` drains that shard (and is woken by it) or is refused; a
+//!   refused task wakes itself, so that the drain (or, once drained, the
+//!   schedule function) drops it.
 //! - `close` sets `closed` and takes every waker out of each shard under its
-//!   lock, then wakes them with no lock held (a wake may drop a future, whose
-//!   destructor may wake or spawn again, re-entering the registry).
+//!   lock, then the caller wakes them with no lock held (a wake may drop a
+//!   future, whose destructor may wake or spawn again, re-entering the
+//!   registry).
 //! - `remove` of a key that `close` already took is a no-op: after `close`
 //!   nothing is inserted again, so keys are never reused afterwards.
 
@@ -53,49 +57,24 @@ struct Shard {
 
 #[derive(Debug)]
 pub(crate) struct Registry {
-    /// Shards `0..workers` belong to the workers, the rest to outside threads.
-    workers: usize,
     shards: Box<[crossbeam_utils::CachePadded<Mutex<Shard>>]>,
 }
 
 impl Registry {
-    /// A registry with one shard per worker plus as many for outside threads.
+    /// A registry with one shard per worker.
     pub(crate) fn new(workers: usize) -> Self {
-        let shards = (workers * 2).next_power_of_two().max(4);
-        Self { workers, shards: (0..shards).map(|_| Default::default()).collect() }
+        Self { shards: (0..workers.max(1)).map(|_| Default::default()).collect() }
     }
 
-    /// The shard for the calling thread: worker `index` gets its own.
-    pub(crate) fn shard_for(&self, worker: Option<usize>) -> usize {
-        let n = self.shards.len();
-        match worker {
-            Some(index) => index,
-            // Round-robin over the shards no worker uses (there are at least
-            // as many as workers), so that the tasks one outside thread spawns
-            // spread out and the workers finishing them rarely contend.
-            None => self.workers + crate::context::next_outside_shard() % (n - self.workers),
-        }
-    }
-
-    /// Reserves a slot in `shard` and fills it with the waker that `make`
-    /// returns for the slot's key; `None` (and `make` not called) if the
-    /// registry is closed. `make` must not call back into the registry.
-    pub(crate) fn insert<T>(
-        &self,
-        shard: usize,
-        make: impl FnOnce(Option<Key>) -> (Waker, T),
-    ) -> Result<T, T> {
+    /// Registers `waker` in `shard` (the registering worker's index).
+    /// Refused, handing the waker back, once the registry is closed.
+    pub(crate) fn insert(&self, shard: usize, waker: Waker) -> Result<Key, Waker> {
+        let shard = shard % self.shards.len();
         let mut guard = self.shards[shard].lock();
         if guard.closed {
-            drop(guard);
-            let (_waker, value) = make(None);
-            return Err(value);
+            return Err(waker);
         }
-        let entry = guard.wakers.vacant_entry();
-        let key = Key::new(shard, entry.key());
-        let (waker, value) = make(Some(key));
-        entry.insert(waker);
-        Ok(value)
+        Ok(Key::new(shard, guard.wakers.insert(waker)))
     }
 
     /// Removes a task's entry; a no-op if `close` already took it.

@@ -501,27 +501,26 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
-    let core = scheduler.core().clone();
-    let shard = core.registry.shard_for(context::worker_index(core.id));
-    let spawned = core.registry.insert(shard, |key| {
-        let tracked = Tracked::new(future, core.clone(), key);
-        let schedule = move |runnable, info| scheduler.schedule(runnable, info);
-        let (runnable, task) =
-            async_task::Builder::new().propagate_panic(true).spawn(move |()| tracked, WithInfo(schedule));
-        (runnable.waker(), (runnable, task))
-    });
-    match spawned {
-        Ok((runnable, task)) => {
-            core.stats.bump(Counter::Spawned);
-            runnable.schedule();
-            Task::new(task)
-        }
-        Err((runnable, task)) => {
-            // The runtime is shut down: cancel at once.
-            drop(runnable);
-            Task::new(task)
-        }
+    // Refused once the runtime is shut down. A spawn that passes this check
+    // while shutdown starts is still caught: its push either lands before the
+    // drain (which drops it) or sees `drained` and drops it itself.
+    let refused = scheduler.is_closed();
+    let core = scheduler.core();
+    let tracked =
+        if refused { Tracked::refused(future, core.clone()) } else { Tracked::new(future, core.clone()) };
+    if !refused {
+        core.stats.bump(Counter::Spawned);
     }
+    let schedule = move |runnable, info| scheduler.schedule(runnable, info);
+    let (runnable, task) =
+        async_task::Builder::new().propagate_panic(true).spawn(move |()| tracked, WithInfo(schedule));
+    if refused {
+        // Cancelled at once; awaiting the task says so.
+        drop(runnable);
+    } else {
+        runnable.schedule();
+    }
+    Task::new(task)
 }
 
 /// Spawns a `Low`-priority task onto the runtime of the calling task or

@@ -9,8 +9,10 @@
 //!   is re-raised for async-task to hand to the awaiter);
 //! - when it is dropped unfinished (cancelled, or dropped at shutdown) it
 //!   counts a cancellation;
-//! - either way it takes its entry out of the live-task registry, so the
-//!   registry holds exactly the tasks whose futures still exist.
+//! - the first time its future returns `Pending` it registers the task's
+//!   waker in the live-task registry (see `registry.rs`), and when it
+//!   finishes either way it takes the entry out again, so the registry holds
+//!   exactly the parked tasks whose futures still exist.
 
 use std::{
     fmt,
@@ -20,7 +22,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use crate::{metrics::Counter, registry::Key, scheduler::Core, sync::Arc};
+use crate::{context, metrics::Counter, registry::Key, scheduler::Core, sync::Arc};
 
 /// A handle to a spawned task: await it for the task's output.
 ///
@@ -128,19 +130,51 @@ impl<T> fmt::Debug for FallibleTask<T> {
 pub(crate) struct Tracked<F> {
     future: F,
     core: Arc<Core>,
-    /// `None` once the future has finished (or if it was never registered).
-    key: Option<Key>,
+    state: State,
+}
+
+/// Where a [`Tracked`] future stands, in one word.
+#[derive(Debug, Clone, Copy)]
+enum State {
+    /// Not in the registry: never parked yet.
+    Unregistered,
+    /// Parked at least once: its waker is in the registry under this key.
+    Registered(Key),
+    /// Finished and counted (or never counted: spawned after shutdown).
+    Done,
 }
 
 impl<F> Tracked<F> {
-    pub(crate) fn new(future: F, core: Arc<Core>, key: Option<Key>) -> Self {
-        Self { future, core, key }
+    /// A future of a task being spawned.
+    pub(crate) fn new(future: F, core: Arc<Core>) -> Self {
+        Self { future, core, state: State::Unregistered }
+    }
+
+    /// A future of a task refused at spawn (the runtime is shut down): it is
+    /// dropped at once and counts as nothing, since it was never spawned.
+    pub(crate) fn refused(future: F, core: Arc<Core>) -> Self {
+        Self { future, core, state: State::Done }
     }
 
     fn finish(&mut self, counter: Counter) {
         self.core.stats.bump(counter);
-        if let Some(key) = self.key.take() {
+        if let State::Registered(key) = std::mem::replace(&mut self.state, State::Done) {
             self.core.registry.remove(key);
+        }
+    }
+
+    /// Puts the task's waker in the registry, on its first `Pending`.
+    fn register(&mut self, cx: &Context<'_>) {
+        let shard = context::worker_index(self.core.id).unwrap_or(0);
+        match self.core.registry.insert(shard, cx.waker().clone()) {
+            Ok(key) => self.state = State::Registered(key),
+            Err(waker) => {
+                // Closed: shutdown is under way and will not find this task
+                // through the registry. Wake it, so that it is queued (and
+                // the drain drops it) or, once drained, dropped at once.
+                drop(waker);
+                cx.waker().wake_by_ref();
+            }
         }
     }
 }
@@ -156,7 +190,12 @@ impl<F: Future> Future for Tracked<F> {
         // SAFETY: see above; `this.future` stays in place for as long as `self`.
         let future = unsafe { Pin::new_unchecked(&mut this.future) };
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
-            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Pending) => {
+                if let State::Unregistered = this.state {
+                    this.register(cx);
+                }
+                Poll::Pending
+            }
             Ok(Poll::Ready(output)) => {
                 this.finish(Counter::Completed);
                 Poll::Ready(output)
@@ -171,8 +210,8 @@ impl<F: Future> Future for Tracked<F> {
 
 impl<F> Drop for Tracked<F> {
     fn drop(&mut self) {
-        // Still registered: the future is dropped before it finished.
-        if self.key.is_some() {
+        // Not finished: the future is dropped before it completed.
+        if !matches!(self.state, State::Done) {
             self.finish(Counter::Cancelled);
         }
     }
