@@ -74,8 +74,39 @@ pub fn deadline(normal: Duration) -> Duration {
         return normal * 30;
     }
     match std::env::var(SLOW_TESTS_ENV) {
-        Ok(factor) if !factor.trim().is_empty() => normal * factor.trim().parse().unwrap_or(10).max(1),
+        Ok(factor) if !factor.trim().is_empty() => match factor.trim().parse::<u32>() {
+            Ok(n) if n >= 1 => normal * n,
+            _ => panic!("{SLOW_TESTS_ENV}={factor:?}: expected a whole number factor of at least 1"),
+        },
         _ => normal,
+    }
+}
+
+/// Runs `f` on its own thread and fails if it does not finish within
+/// `secs` seconds ([`deadline`]-scaled under Miri and TSan): a deadlock
+/// becomes a test failure that says what hung.
+pub fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let limit = deadline(Duration::from_secs(secs));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let worker = thread::Builder::new()
+        .name("watched".into())
+        .stack_size(8 << 20)
+        .spawn(move || {
+            let result = std::panic::catch_unwind(AssertUnwindSafe(f));
+            let _ = tx.send(());
+            result
+        })
+        .expect("spawn watched thread");
+    match rx.recv_timeout(limit) {
+        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            match worker.join().expect("caught above") {
+                Ok(value) => value,
+                Err(payload) => std::panic::resume_unwind(payload),
+            }
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            panic!("deadlock: {what} did not finish in {limit:?}")
+        }
     }
 }
 

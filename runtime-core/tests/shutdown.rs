@@ -9,7 +9,6 @@ use std::{
     sync::{
         Arc, Mutex,
         atomic::{AtomicBool, AtomicUsize, Ordering},
-        mpsc,
     },
     task::{Context, Poll, Waker},
     thread,
@@ -17,21 +16,7 @@ use std::{
 };
 
 use queue_mutex::MutexQueue;
-use runtime_core::{Handle, Queue, Runnable, Runtime};
-
-/// Runs `f` on its own thread; fails if it does not finish within `secs`.
-fn within(secs: u64, what: &str, f: impl FnOnce() + Send + 'static) {
-    let (done_tx, done) = mpsc::channel();
-    let runner = thread::spawn(move || {
-        f();
-        let _ = done_tx.send(());
-    });
-    match done.recv_timeout(Duration::from_secs(secs)) {
-        Ok(()) => runner.join().unwrap(),
-        Err(mpsc::RecvTimeoutError::Disconnected) => std::panic::resume_unwind(runner.join().unwrap_err()),
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("{what}: no progress for {secs} s (deadlock?)"),
-    }
-}
+use runtime_core::{Handle, Queue, Runnable, Runtime, testing::within};
 
 fn runtime(workers: usize) -> Runtime<MutexQueue> {
     Runtime::builder().worker_threads(workers).build().unwrap()

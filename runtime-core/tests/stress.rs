@@ -159,37 +159,16 @@ fn outside_wakes<Q: Queue>() {
     assert_eq!(m.live_tasks, 0, "{m:?}");
 }
 
-/// Runs `f` on its own thread and fails if it has not finished in time, so a
-/// lost wakeup fails the test instead of hanging CI.
-fn with_deadline(f: fn()) {
-    let (done_tx, done) = std::sync::mpsc::channel();
-    let runner = thread::spawn(move || {
-        f();
-        let _ = done_tx.send(());
-    });
-    let limit = runtime_core::testing::deadline(std::time::Duration::from_secs(300));
-    match done.recv_timeout(limit) {
-        Ok(()) => runner.join().unwrap(),
-        // The runner panicked: re-raise its panic.
-        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            std::panic::resume_unwind(runner.join().unwrap_err())
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("no progress for {limit:?}: a wakeup was lost")
-        }
-    }
-}
-
 macro_rules! stress {
     ($($name:ident => $queue:ty),* $(,)?) => {$(
         mod $name {
             #[test]
             fn ping_pong() {
-                super::with_deadline(super::ping_pong::<$queue>);
+                runtime_core::testing::within(300, "2 M ping-pong wakes (a lost wakeup?)", super::ping_pong::<$queue>);
             }
             #[test]
             fn outside_wakes() {
-                super::with_deadline(super::outside_wakes::<$queue>);
+                runtime_core::testing::within(300, "1 M outside wakes (a lost wakeup?)", super::outside_wakes::<$queue>);
             }
         }
     )*};

@@ -26,7 +26,7 @@ use std::{
 
 use runtime_core::{
     Queue, Runtime,
-    testing::{DropCounter, Signal, deadline, size},
+    testing::{DropCounter, Signal, deadline, size, within},
 };
 
 /// Expands every check into one module per backend.
@@ -76,30 +76,6 @@ fn runtime<Q: Queue>(workers: usize) -> (Runtime<Q>, String) {
     let rt =
         Runtime::<Q>::builder().worker_threads(workers).thread_name(prefix.clone()).build().expect("build");
     (rt, prefix)
-}
-
-/// Runs `f` on its own thread and fails if it does not finish within
-/// `secs` seconds ([`deadline`]-scaled under Miri and TSan): a deadlock
-/// becomes a test failure that says what hung.
-fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = deadline(Duration::from_secs(secs));
-    let (tx, rx) = mpsc::channel();
-    let worker = thread::Builder::new()
-        .name("watched".into())
-        .stack_size(8 << 20)
-        .spawn(move || {
-            let result = catch_unwind(AssertUnwindSafe(f));
-            let _ = tx.send(());
-            result
-        })
-        .expect("spawn watched thread");
-    match rx.recv_timeout(limit) {
-        Ok(()) | Err(mpsc::RecvTimeoutError::Disconnected) => match worker.join().expect("caught above") {
-            Ok(value) => value,
-            Err(payload) => std::panic::resume_unwind(payload),
-        },
-        Err(mpsc::RecvTimeoutError::Timeout) => panic!("deadlock: {what} did not finish in {limit:?}"),
-    }
 }
 
 /// The number of live threads of this process whose name starts with `prefix-`.
