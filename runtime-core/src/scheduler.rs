@@ -151,6 +151,10 @@ pub(crate) struct Shared<Q> {
     /// High-priority runnables pushed and not yet taken to run: a hint that
     /// lets workers skip looking at the high queues when it is zero.
     pub(crate) high_queued: CachePadded<AtomicUsize>,
+    /// Pushes to the shared queues so far: a worker whose task just yielded
+    /// compares it with the value it last saw, to notice outside work
+    /// without touching the queues themselves.
+    pub(crate) injected: CachePadded<AtomicUsize>,
     closed: AtomicBool,
     /// Set by the final pass of [`Shared::drain`]; see the module docs.
     drained: AtomicBool,
@@ -172,6 +176,7 @@ impl<Q: Queue> Shared<Q> {
                 .collect(),
             idle: Idle::new(workers),
             high_queued: CachePadded::new(AtomicUsize::new(0)),
+            injected: CachePadded::new(AtomicUsize::new(0)),
             closed: AtomicBool::new(false),
             drained: AtomicBool::new(false),
             exit: crate::sync::Latch::new(workers),
@@ -213,7 +218,10 @@ impl<Q: Queue> Shared<Q> {
                     local.queues[priority.index()].push(runnable);
                 }
             }
-            None => self.injector[priority.index()].push(runnable),
+            None => {
+                self.injector[priority.index()].push(runnable);
+                self.injected.fetch_add(1, Ordering::Relaxed);
+            }
         }
         self.notify_after_push();
     }

@@ -1,12 +1,14 @@
 //! The worker loop: find a task, run it, and sleep only when there is none.
 //!
 //! Each turn a worker looks, in order:
-//! 1. every [`FAIRNESS_INTERVAL`] turns, moves its fair share of each shared
-//!    queue (at least one task, at most [`MAX_BATCH`]) to the back of its local
-//!    queue, so that a worker busy with its own tasks (say, tasks that keep
-//!    yielding) still makes progress on work spawned from outside; appending
-//!    rather than running them first keeps tasks spawned from one thread in
-//!    spawn order;
+//! 1. every [`FAIRNESS_INTERVAL`] turns, and right after a task yielded if
+//!    work was spawned from outside since it last looked, moves its fair
+//!    share of each shared queue (at least one task, at most [`MAX_BATCH`]) to
+//!    the back of its local queue, so that a worker busy with its own tasks
+//!    (say, tasks that keep yielding) still makes progress on work spawned
+//!    from outside; appending rather than running them first keeps tasks
+//!    spawned from one thread in spawn order. (A yield is a task saying
+//!    "let others run"; with polls that stall, 61 turns can be a long time);
 //! 2. `High` work, if the `high_queued` hint says there is any, unless
 //!    [`HIGH_STREAK`] `High` tasks ran in a row and a `Low` task is waiting;
 //! 3. its LIFO slot (at most [`LIFO_STREAK`] times in a row, so two tasks
@@ -54,6 +56,11 @@ struct Worker<Q> {
     high_streak: u32,
     lifo_streak: u32,
     searching: bool,
+    /// The last poll ended with the task waking itself (it yielded).
+    yielded: bool,
+    /// `Shared::injected` when this worker last emptied its view of the
+    /// shared queues.
+    injected_seen: usize,
     rng: u32,
 }
 
@@ -72,6 +79,8 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
         high_streak: 0,
         lifo_streak: 0,
         searching: false,
+        yielded: false,
+        injected_seen: 0,
     };
     worker.run_loop();
 }
@@ -129,7 +138,7 @@ impl<Q: Queue> Worker<Q> {
         // The task wrapper counts panics and async-task hands them to the
         // awaiter; this catch only keeps the worker alive if something
         // outside the future's poll (a destructor) panics.
-        let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
+        self.yielded = catch_unwind(AssertUnwindSafe(|| runnable.run())).unwrap_or(false);
     }
 
     /// Takes a task from this worker's own queues or the shared ones.
@@ -137,7 +146,9 @@ impl<Q: Queue> Worker<Q> {
         let shared = &*self.shared;
         let local = &shared.locals[self.index];
         self.tick = self.tick.wrapping_add(1);
-        if self.tick.is_multiple_of(FAIRNESS_INTERVAL) {
+        let injected = shared.injected.load(Ordering::Relaxed);
+        if self.tick.is_multiple_of(FAIRNESS_INTERVAL) || (self.yielded && injected != self.injected_seen) {
+            let mut left = false;
             for p in [Priority::High, Priority::Low] {
                 let injector = &shared.injector[p.index()];
                 if !injector.is_empty()
@@ -146,7 +157,12 @@ impl<Q: Queue> Worker<Q> {
                     // Only stealable now: make sure somebody is looking if a
                     // worker sleeps (as in `take`).
                     shared.idle.notify_one();
+                    left |= !injector.is_empty();
                 }
+            }
+            if !left {
+                // Seen it all; a later push changes the count again.
+                self.injected_seen = injected;
             }
         }
 
