@@ -151,10 +151,4 @@ impl Idle {
             parker.unpark();
         }
     }
-
-    /// The number of searching workers (for tests and metrics).
-    #[allow(dead_code)]
-    pub(crate) fn searching(&self) -> usize {
-        self.num_searching.load(Ordering::SeqCst)
-    }
 }

@@ -97,10 +97,4 @@ impl Registry {
         }
         all
     }
-
-    /// The number of live (registered) tasks.
-    #[allow(dead_code)]
-    pub(crate) fn len(&self) -> usize {
-        self.shards.iter().map(|s| s.lock().wakers.len()).sum()
-    }
 }
