@@ -1,12 +1,11 @@
 //! The public API's promises that the type system can check, and a few that
-//! need a runtime but no particular backend.
+//! need a runtime but no particular backend. (A queue written against the
+//! public trait alone runs the whole conformance suite in `conformance.rs`.)
 
 use std::{fmt::Debug, time::Duration};
 
 use queue_crossbeam::CrossbeamQueue;
-use runtime_core::{
-    BuildError, Builder, FallibleTask, Handle, Metrics, Priority, Queue, Runnable, Runtime, Task,
-};
+use runtime_core::{BuildError, Builder, FallibleTask, Handle, Metrics, Priority, Runnable, Runtime, Task};
 
 fn send_sync<T: Send + Sync>() {}
 fn send<T: Send>() {}
@@ -92,32 +91,4 @@ fn large_future_spawns() {
         big.iter().map(|&b| b as usize).sum::<usize>()
     });
     assert_eq!(rt.block_on(task), 7 * BIG);
-}
-
-/// A queue defined here, through the public trait only, to prove it is implementable.
-#[derive(Default)]
-struct VecQueue(std::sync::Mutex<std::collections::VecDeque<Runnable>>);
-
-impl Queue for VecQueue {
-    fn new() -> Self {
-        Self::default()
-    }
-    fn push(&self, runnable: Runnable) {
-        self.0.lock().unwrap().push_back(runnable);
-    }
-    fn pop(&self) -> Option<Runnable> {
-        self.0.lock().unwrap().pop_front()
-    }
-    fn len(&self) -> usize {
-        self.0.lock().unwrap().len()
-    }
-}
-
-#[test]
-fn user_queue_runs_tasks_with_priorities() {
-    let rt = Runtime::<VecQueue>::builder().worker_threads(2).build().unwrap();
-    let task = rt.spawn_with(Priority::High, async {
-        runtime_core::spawn_with(Priority::Low, async { 20 }).await + 22
-    });
-    assert_eq!(rt.block_on(task), 42);
 }
