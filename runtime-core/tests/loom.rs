@@ -291,26 +291,26 @@ fn two_workers_steal_from_a_blocked_third() {
     });
 }
 
-/// Shutdown (`drop(rt)`) races with a plain thread firing the waker of a
-/// pending task: the future is dropped exactly once, nothing leaks, nothing
-/// deadlocks, and the wake after close is harmless.
-#[test]
-fn shutdown_races_wake() {
-    model(|| {
+/// The shape of the three models below: a one-worker runtime with one task
+/// parked forever, whose waker another thread takes and hands to `use_waker`
+/// while the main thread drops the runtime. The future must be dropped
+/// exactly once, nothing may leak or deadlock.
+fn waker_races_runtime_drop(use_waker: fn(Waker)) {
+    model(move || {
         let rt = runtime(1);
         let slot = WakerSlot::default();
         let drops = Arc::new(AtomicUsize::new(0));
         rt.spawn(parked_forever(slot.clone(), drops.clone())).detach();
-        let waker = thread::spawn({
+        let holder = thread::spawn({
             let (slot, drops) = (slot.clone(), drops.clone());
             move || {
                 if let Some(waker) = wait_for_waker(&slot, &drops) {
-                    waker.wake();
+                    use_waker(waker);
                 }
             }
         });
         drop(rt);
-        waker.join().unwrap();
+        holder.join().unwrap();
         assert_eq!(drops.load(Ordering::SeqCst), 1);
         // A re-poll before shutdown may have left another waker: free it, or
         // loom reports the runtime's state as leaked.
@@ -318,24 +318,18 @@ fn shutdown_races_wake() {
     });
 }
 
+/// Shutdown (`drop(rt)`) races with a plain thread firing the waker of a
+/// pending task: the wake after close is harmless.
+#[test]
+fn shutdown_races_wake() {
+    waker_races_runtime_drop(Waker::wake);
+}
+
 /// A waker held by another thread is dropped (never fired) while the
 /// runtime drops: the task is freed exactly once by whoever lets go last.
 #[test]
 fn waker_dropped_while_runtime_drops() {
-    model(|| {
-        let rt = runtime(1);
-        let slot = WakerSlot::default();
-        let drops = Arc::new(AtomicUsize::new(0));
-        rt.spawn(parked_forever(slot.clone(), drops.clone())).detach();
-        let holder = thread::spawn({
-            let (slot, drops) = (slot.clone(), drops.clone());
-            move || drop(wait_for_waker(&slot, &drops))
-        });
-        drop(rt);
-        holder.join().unwrap();
-        assert_eq!(drops.load(Ordering::SeqCst), 1);
-        drop(slot.take());
-    });
+    waker_races_runtime_drop(drop);
 }
 
 /// A waker fired by reference and then dropped on another thread, while the
@@ -344,24 +338,9 @@ fn waker_dropped_while_runtime_drops() {
 /// worker exiting, the drain and the wake racing.)
 #[test]
 fn waker_fired_by_ref_while_runtime_drops() {
-    model(|| {
-        let rt = runtime(1);
-        let slot = WakerSlot::default();
-        let drops = Arc::new(AtomicUsize::new(0));
-        rt.spawn(parked_forever(slot.clone(), drops.clone())).detach();
-        let holder = thread::spawn({
-            let (slot, drops) = (slot.clone(), drops.clone());
-            move || {
-                if let Some(waker) = wait_for_waker(&slot, &drops) {
-                    waker.wake_by_ref();
-                    drop(waker);
-                }
-            }
-        });
-        drop(rt);
-        holder.join().unwrap();
-        assert_eq!(drops.load(Ordering::SeqCst), 1);
-        drop(slot.take());
+    waker_races_runtime_drop(|waker| {
+        waker.wake_by_ref();
+        drop(waker);
     });
 }
 
