@@ -5,7 +5,7 @@ use std::cell::{Cell, RefCell};
 
 use crate::{
     queue::Priority,
-    runtime::{Handle, SchedulerRef},
+    handle::{Handle, SchedulerRef},
 };
 
 #[cfg(not(loom))]

@@ -36,8 +36,12 @@
 //!
 //! [`async-task`]: https://docs.rs/async-task
 
+mod block_on;
+mod builder;
 mod context;
+mod handle;
 mod idle;
+mod lifo;
 mod metrics;
 mod queue;
 mod registry;
@@ -48,6 +52,7 @@ mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
 mod worker;
+mod yield_now;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
@@ -56,8 +61,8 @@ pub struct ReadmeDoctests;
 
 pub use metrics::Metrics;
 pub use queue::{Priority, Queue, Runnable};
-pub use runtime::{
-    BuildError, Builder, Handle, MAX_WORKER_THREADS, Runtime, WORKER_THREADS_ENV, spawn, spawn_with,
-    yield_now,
-};
+pub use builder::{BuildError, Builder, MAX_WORKER_THREADS, WORKER_THREADS_ENV};
+pub use handle::{Handle, spawn, spawn_with};
+pub use runtime::Runtime;
+pub use yield_now::yield_now;
 pub use task::{FallibleTask, Task};

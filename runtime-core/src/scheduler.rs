@@ -62,10 +62,7 @@
 //! runnable is left in a queue (where its schedule function's reference to
 //! this state would keep both alive forever).
 
-use std::{
-    fmt,
-    ptr::{self, NonNull},
-};
+use std::fmt;
 
 use async_task::ScheduleInfo;
 use crossbeam_utils::CachePadded;
@@ -73,16 +70,18 @@ use crossbeam_utils::CachePadded;
 use crate::{
     context,
     idle::Idle,
+    lifo::LifoSlot,
     metrics::{Counter, Metrics, Stats},
     queue::{Priority, Queue, Runnable},
     registry::Registry,
-    sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering, fence},
+    sync::{AtomicBool, AtomicUsize, Ordering, fence},
 };
 
-/// The part of a runtime that does not depend on the queue type: what every
+/// The runtime's books: the part of its state that does not depend on the
+/// queue type (its id, the live-task registry, the counters). What every
 /// task's [`Tracked`](crate::task::Tracked) wrapper holds on to.
 #[derive(Debug)]
-pub(crate) struct Core {
+pub(crate) struct Books {
     /// Distinguishes this runtime's worker threads from others'.
     pub(crate) id: usize,
     pub(crate) registry: Registry,
@@ -96,56 +95,11 @@ pub(crate) struct Local<Q> {
     pub(crate) lifo: LifoSlot,
 }
 
-/// A single-task slot that any thread may take from: an owned `Runnable`
-/// stored as its raw pointer.
-#[derive(Debug)]
-pub(crate) struct LifoSlot {
-    /// Null, or a pointer from `Runnable::into_raw` that this slot owns.
-    ptr: AtomicPtr<()>,
-}
-
-impl LifoSlot {
-    fn new() -> Self {
-        Self { ptr: AtomicPtr::new(ptr::null_mut()) }
-    }
-
-    /// Puts `runnable` in the slot and returns what was there.
-    pub(crate) fn replace(&self, runnable: Runnable) -> Option<Runnable> {
-        let new = runnable.into_raw().as_ptr();
-        let old = self.ptr.swap(new, Ordering::AcqRel);
-        // SAFETY: every non-null pointer in the slot came from
-        // `Runnable::into_raw` and is owned by the slot; the swap removed it,
-        // so this is the only `Runnable` made from it.
-        NonNull::new(old).map(|p| unsafe { Runnable::from_raw(p) })
-    }
-
-    /// Takes the task out of the slot, if any.
-    pub(crate) fn take(&self) -> Option<Runnable> {
-        if self.ptr.load(Ordering::Relaxed).is_null() {
-            return None;
-        }
-        let old = self.ptr.swap(ptr::null_mut(), Ordering::AcqRel);
-        // SAFETY: as in `replace`: the swap transferred ownership of the
-        // pointer (if any) from the slot to us, exactly once.
-        NonNull::new(old).map(|p| unsafe { Runnable::from_raw(p) })
-    }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.ptr.load(Ordering::Acquire).is_null()
-    }
-}
-
-impl Drop for LifoSlot {
-    fn drop(&mut self) {
-        drop(self.take());
-    }
-}
-
 /// Everything the workers of one runtime share.
 pub(crate) struct Shared<Q> {
-    pub(crate) core: crate::sync::Arc<Core>,
+    pub(crate) books: crate::sync::Arc<Books>,
     /// Indexed by [`Priority::index`].
-    pub(crate) injector: [Q; 2],
+    pub(crate) shared_queues: [Q; 2],
     pub(crate) locals: Box<[CachePadded<Local<Q>>]>,
     pub(crate) idle: Idle,
     /// High-priority runnables pushed and not yet taken to run: a hint that
@@ -165,12 +119,12 @@ pub(crate) struct Shared<Q> {
 impl<Q: Queue> Shared<Q> {
     pub(crate) fn new(id: usize, workers: usize) -> Self {
         Self {
-            core: crate::sync::Arc::new(Core {
+            books: crate::sync::Arc::new(Books {
                 id,
                 registry: Registry::new(workers),
                 stats: Stats::new(id, workers),
             }),
-            injector: [Q::new(), Q::new()],
+            shared_queues: [Q::new(), Q::new()],
             locals: (0..workers)
                 .map(|_| CachePadded::new(Local { queues: [Q::new(), Q::new()], lifo: LifoSlot::new() }))
                 .collect(),
@@ -207,7 +161,7 @@ impl<Q: Queue> Shared<Q> {
         if priority == Priority::High {
             self.high_queued.fetch_add(1, Ordering::Relaxed);
         }
-        match context::worker_index(self.core.id) {
+        match context::worker_index(self.books.id) {
             Some(index) => {
                 let local = &self.locals[index];
                 if priority == Priority::Low && !info.woken_while_running {
@@ -219,7 +173,7 @@ impl<Q: Queue> Shared<Q> {
                 }
             }
             None => {
-                self.injector[priority.index()].push(runnable);
+                self.shared_queues[priority.index()].push(runnable);
                 self.injected.fetch_add(1, Ordering::Relaxed);
             }
         }
@@ -240,7 +194,7 @@ impl<Q: Queue> Shared<Q> {
     /// Pops and drops every queued runnable. Returns whether it found any.
     pub(crate) fn drain_queues(&self) -> bool {
         let mut found = false;
-        for q in &self.injector {
+        for q in &self.shared_queues {
             while let Some(runnable) = q.pop() {
                 drop(runnable);
                 found = true;
@@ -266,7 +220,7 @@ impl<Q: Queue> Shared<Q> {
     pub(crate) fn drain(&self) {
         debug_assert!(self.is_closed());
         loop {
-            let wakers = self.core.registry.close();
+            let wakers = self.books.registry.close();
             let woke = !wakers.is_empty();
             for waker in wakers {
                 waker.wake();
@@ -283,13 +237,13 @@ impl<Q: Queue> Shared<Q> {
 
     /// Whether any queue or LIFO slot holds a runnable.
     pub(crate) fn has_work(&self) -> bool {
-        self.injector.iter().any(|q| !q.is_empty())
+        self.shared_queues.iter().any(|q| !q.is_empty())
             || self.locals.iter().any(|l| !l.lifo.is_empty() || l.queues.iter().any(|q| !q.is_empty()))
     }
 
     /// The number of queued runnables.
     pub(crate) fn queued(&self) -> usize {
-        self.injector.iter().map(Q::len).sum::<usize>()
+        self.shared_queues.iter().map(Q::len).sum::<usize>()
             + self
                 .locals
                 .iter()
@@ -298,21 +252,21 @@ impl<Q: Queue> Shared<Q> {
     }
 
     pub(crate) fn metrics(&self) -> Metrics {
-        let mut metrics = self.core.stats.snapshot();
+        let mut metrics = self.books.stats.snapshot();
         metrics.queued = self.queued();
         metrics
     }
 
     /// Adds `n` to `counter` in worker `index`'s row; only that worker calls this.
     pub(crate) fn count(&self, index: usize, counter: Counter, n: u64) {
-        self.core.stats.add_at(index, counter, n);
+        self.books.stats.add_at(index, counter, n);
     }
 }
 
 impl<Q> fmt::Debug for Shared<Q> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Shared")
-            .field("id", &self.core.id)
+            .field("id", &self.books.id)
             .field("workers", &self.locals.len())
             .field("closed", &self.closed.load(Ordering::Relaxed))
             .finish_non_exhaustive()

@@ -22,7 +22,7 @@ use std::{
     task::{Context, Poll},
 };
 
-use crate::{context, metrics::Counter, registry::Key, scheduler::Core, sync::Arc};
+use crate::{context, metrics::Counter, registry::Key, scheduler::Books, sync::Arc};
 
 /// A handle to a spawned task: await it for the task's output.
 ///
@@ -129,7 +129,7 @@ impl<T> fmt::Debug for FallibleTask<T> {
 /// The wrapper around every spawned future. See the module docs.
 pub(crate) struct Tracked<F> {
     future: F,
-    core: Arc<Core>,
+    books: Arc<Books>,
     state: State,
 }
 
@@ -146,27 +146,27 @@ enum State {
 
 impl<F> Tracked<F> {
     /// A future of a task being spawned.
-    pub(crate) fn new(future: F, core: Arc<Core>) -> Self {
-        Self { future, core, state: State::Unregistered }
+    pub(crate) fn new(future: F, books: Arc<Books>) -> Self {
+        Self { future, books, state: State::Unregistered }
     }
 
     /// A future of a task refused at spawn (the runtime is shut down): it is
     /// dropped at once and counts as nothing, since it was never spawned.
-    pub(crate) fn refused(future: F, core: Arc<Core>) -> Self {
-        Self { future, core, state: State::Done }
+    pub(crate) fn refused(future: F, books: Arc<Books>) -> Self {
+        Self { future, books, state: State::Done }
     }
 
     fn finish(&mut self, counter: Counter) {
-        self.core.stats.bump(counter);
+        self.books.stats.bump(counter);
         if let State::Registered(key) = std::mem::replace(&mut self.state, State::Done) {
-            self.core.registry.remove(key);
+            self.books.registry.remove(key);
         }
     }
 
     /// Puts the task's waker in the registry, on its first `Pending`.
     fn register(&mut self, cx: &Context<'_>) {
-        let shard = context::worker_index(self.core.id).unwrap_or(0);
-        match self.core.registry.insert(shard, cx.waker().clone()) {
+        let shard = context::worker_index(self.books.id).unwrap_or(0);
+        match self.books.registry.insert(shard, cx.waker().clone()) {
             Ok(key) => self.state = State::Registered(key),
             Err(waker) => {
                 // Closed: shutdown is under way and will not find this task

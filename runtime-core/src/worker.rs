@@ -33,7 +33,7 @@ use crate::{
     context,
     metrics::Counter,
     queue::{Priority, Queue, Runnable},
-    runtime::Handle,
+    handle::Handle,
     scheduler::Shared,
     sync::{Arc, Ordering},
 };
@@ -70,7 +70,7 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
     // loop unwinds (a panicking `Queue` backend), so that shutdown never
     // waits for a worker that is gone.
     let _exit = ExitGuard { shared: shared.clone(), handle: handle.clone() };
-    let _worker = context::enter_worker(shared.core.id, index, handle);
+    let _worker = context::enter_worker(shared.books.id, index, handle);
     let mut worker = Worker {
         rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
         shared,
@@ -150,14 +150,14 @@ impl<Q: Queue> Worker<Q> {
         if self.tick.is_multiple_of(FAIRNESS_INTERVAL) || (self.yielded && injected != self.injected_seen) {
             let mut left = false;
             for p in [Priority::High, Priority::Low] {
-                let injector = &shared.injector[p.index()];
-                if !injector.is_empty()
-                    && injector.steal_into(&local.queues[p.index()], self.fair_share(injector).max(1)) > 0
+                let shared_queue = &shared.shared_queues[p.index()];
+                if !shared_queue.is_empty()
+                    && shared_queue.steal_into(&local.queues[p.index()], self.fair_share(shared_queue).max(1)) > 0
                 {
                     // Only stealable now: make sure somebody is looking if a
                     // worker sleeps (as in `take`).
                     shared.idle.notify_one();
-                    left |= !injector.is_empty();
+                    left |= !shared_queue.is_empty();
                 }
             }
             if !left {
@@ -195,7 +195,7 @@ impl<Q: Queue> Worker<Q> {
         let local = &self.shared.locals[self.index];
         !local.lifo.is_empty()
             || !local.queues[Priority::Low.index()].is_empty()
-            || !self.shared.injector[Priority::Low.index()].is_empty()
+            || !self.shared.shared_queues[Priority::Low.index()].is_empty()
     }
 
     /// Pops from the local queue of `priority`, else takes a batch from the
@@ -207,10 +207,10 @@ impl<Q: Queue> Worker<Q> {
         if let Some(r) = local.pop() {
             return Some(r);
         }
-        let injector = &shared.injector[priority.index()];
-        let first = injector.pop()?;
-        let share = self.fair_share(injector);
-        if share > 0 && injector.steal_into(local, share) > 0 {
+        let shared_queue = &shared.shared_queues[priority.index()];
+        let first = shared_queue.pop()?;
+        let share = self.fair_share(shared_queue);
+        if share > 0 && shared_queue.steal_into(local, share) > 0 {
             // Those tasks are now only reachable by stealing: make sure
             // somebody is looking if a worker sleeps.
             shared.idle.notify_one();
@@ -220,8 +220,8 @@ impl<Q: Queue> Worker<Q> {
 
     /// How many tasks of a shared queue this worker should take in one go:
     /// an equal split among the workers, at most [`MAX_BATCH`].
-    fn fair_share(&self, injector: &Q) -> usize {
-        (injector.len() / self.shared.locals.len()).min(MAX_BATCH)
+    fn fair_share(&self, shared_queue: &Q) -> usize {
+        (shared_queue.len() / self.shared.locals.len()).min(MAX_BATCH)
     }
 
     fn next_random(&mut self) -> u32 {

@@ -1,0 +1,245 @@
+//! The type-erased [`Handle`], the spawn path, and the free functions
+//! [`spawn`] and [`spawn_with`].
+//!
+//! # Type erasure
+//! A [`Runtime<Q>`](crate::Runtime) knows its queue type; a `Handle`, a task's
+//! schedule function and the thread-local "current runtime" must not. The one
+//! idea, a *scheduler* (where a runnable of one runtime and one priority
+//! goes), has three names in code:
+//! - [`Scheduler`]: the object-safe trait, what everything above the queues
+//!   sees;
+//! - [`TypedScheduler<Q>`]: its only implementation, which knows `Q`;
+//! - [`SchedulerRef`]: the pointer every task's schedule function holds.
+
+use std::{fmt, future::Future};
+
+use async_task::{ScheduleInfo, WithInfo};
+
+use crate::{
+    context,
+    metrics::{Counter, Metrics},
+    queue::{Priority, Queue, Runnable},
+    scheduler::{Books, Shared},
+    sync::Arc,
+    task::{Task, Tracked},
+};
+
+/// Where the runnables of one runtime and one priority go, whatever the
+/// runtime's queue type.
+pub(crate) trait Scheduler: Send + Sync + 'static {
+    /// The queue-independent part of the runtime: what a task's wrapper holds.
+    fn books(&self) -> &Arc<Books>;
+    /// The schedule function: queue `runnable` and notify.
+    fn schedule(&self, runnable: Runnable, info: ScheduleInfo);
+    fn metrics(&self) -> Metrics;
+    fn is_closed(&self) -> bool;
+}
+
+/// What every task's schedule function holds: a one-word pointer (an
+/// `Arc<dyn Scheduler>` would be two words in each of possibly millions of
+/// tasks; the price is one more pointer hop per schedule, to a line that
+/// the reference count keeps hot anyway).
+pub(crate) type SchedulerRef = std::sync::Arc<Box<dyn Scheduler>>;
+
+/// The [`Scheduler`] of a runtime with queue type `Q`, for one priority: the
+/// schedule function of a task holds the one of its priority, so the
+/// `Runnable` need not carry it.
+pub(crate) struct TypedScheduler<Q> {
+    pub(crate) shared: Arc<Shared<Q>>,
+    pub(crate) priority: Priority,
+}
+
+impl<Q: Queue> Scheduler for TypedScheduler<Q> {
+    fn books(&self) -> &Arc<Books> {
+        &self.shared.books
+    }
+    fn schedule(&self, runnable: Runnable, info: ScheduleInfo) {
+        self.shared.schedule(runnable, info, self.priority);
+    }
+    fn metrics(&self) -> Metrics {
+        self.shared.metrics()
+    }
+    fn is_closed(&self) -> bool {
+        self.shared.is_closed()
+    }
+}
+
+/// A cloneable, `Send + Sync` handle to a runtime, whatever its queue type.
+///
+/// A handle that outlives its runtime spawns nothing: the tasks it returns
+/// are already cancelled (awaiting them panics with a message that says so;
+/// [`Task::fallible`] yields `None`).
+#[derive(Clone)]
+pub struct Handle {
+    /// Indexed by [`Priority::index`].
+    schedulers: [SchedulerRef; 2],
+}
+
+impl fmt::Debug for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Handle")
+            .field("runtime_id", &self.any().books().id)
+            .field("closed", &self.is_shutdown())
+            .finish()
+    }
+}
+
+impl Handle {
+    /// The handle of the runtime whose shared state is `shared`.
+    pub(crate) fn new<Q: Queue>(shared: &Arc<Shared<Q>>) -> Self {
+        Self {
+            schedulers: [Priority::High, Priority::Low].map(|priority| -> SchedulerRef {
+                std::sync::Arc::new(Box::new(TypedScheduler { shared: shared.clone(), priority }))
+            }),
+        }
+    }
+
+    /// The handle of the runtime this thread is running a task or a
+    /// `block_on` of.
+    ///
+    /// # Panics
+    /// Outside a runtime; see [`Handle::try_current`].
+    #[track_caller]
+    pub fn current() -> Handle {
+        match Self::try_current() {
+            Some(handle) => handle,
+            None => panic!(
+                "runtime_core::Handle::current() called outside a runtime: call it from a task \
+                 or from inside Runtime::block_on"
+            ),
+        }
+    }
+
+    /// The current runtime's handle, or `None` outside a runtime.
+    pub fn try_current() -> Option<Handle> {
+        context::current()
+    }
+
+    /// Spawns a `Low`-priority task on this handle's runtime.
+    pub fn spawn<F>(&self, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_on!(self.scheduler(Priority::Low).clone(), future)
+    }
+
+    /// Spawns a task with the given priority on this handle's runtime.
+    pub fn spawn_with<F>(&self, priority: Priority, future: F) -> Task<F::Output>
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        spawn_on!(self.scheduler(priority).clone(), future)
+    }
+
+    /// A snapshot of the runtime's counters.
+    pub fn metrics(&self) -> Metrics {
+        self.any().metrics()
+    }
+
+    /// Whether the runtime has shut down (a spawn would be cancelled at once).
+    pub fn is_shutdown(&self) -> bool {
+        self.any().is_closed()
+    }
+
+    /// Either scheduler, for what does not depend on the priority.
+    fn any(&self) -> &dyn Scheduler {
+        &**self.schedulers[0]
+    }
+
+    /// The scheduler for tasks of `priority`.
+    pub(crate) fn scheduler(&self, priority: Priority) -> &SchedulerRef {
+        &self.schedulers[priority.index()]
+    }
+}
+
+/// Futures of at least this many bytes are boxed on spawn.
+pub(crate) const LARGE_FUTURE: usize = 2048;
+
+/// Spawns `future` as a task whose schedule function is `scheduler`.
+///
+/// A macro rather than a function so that every public `spawn` boxes a large
+/// future in its own frame, before the future is moved any further: in debug
+/// builds each move is a copy on the stack, and a 1 MiB future passed down
+/// through a few frames would overflow a 2 MiB thread stack. (async-task would
+/// box it too, but only at the bottom of the call chain.)
+macro_rules! spawn_on {
+    ($scheduler:expr, $future:ident) => {
+        if std::mem::size_of_val(&$future) >= crate::handle::LARGE_FUTURE {
+            crate::handle::spawn_sized($scheduler, Box::pin($future))
+        } else {
+            crate::handle::spawn_sized($scheduler, $future)
+        }
+    };
+}
+pub(crate) use spawn_on;
+
+pub(crate) fn spawn_sized<F>(scheduler: SchedulerRef, future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    // Refused once the runtime is shut down. A spawn that passes this check
+    // while shutdown starts is still caught: its push either lands before the
+    // drain (which drops it) or sees `drained` and drops it itself.
+    let refused = scheduler.is_closed();
+    let books = scheduler.books();
+    let tracked =
+        if refused { Tracked::refused(future, books.clone()) } else { Tracked::new(future, books.clone()) };
+    if !refused {
+        books.stats.bump(Counter::Spawned);
+    }
+    let schedule = move |runnable, info| scheduler.schedule(runnable, info);
+    let (runnable, task) =
+        async_task::Builder::new().propagate_panic(true).spawn(move |()| tracked, WithInfo(schedule));
+    if refused {
+        // Cancelled at once; awaiting the task says so.
+        drop(runnable);
+    } else {
+        runnable.schedule();
+    }
+    Task::new(task)
+}
+
+/// Spawns a `Low`-priority task onto the runtime of the calling task or
+/// `block_on`.
+///
+/// # Panics
+/// Outside a runtime, with a message that says so and points at the caller.
+#[track_caller]
+pub fn spawn<F>(future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::scheduler(Priority::Low) {
+        Some(scheduler) => spawn_on!(scheduler, future),
+        None => outside_a_runtime(),
+    }
+}
+
+/// Spawns a task with the given priority onto the current runtime, like [`spawn`].
+///
+/// # Panics
+/// Outside a runtime, with a message that says so and points at the caller.
+#[track_caller]
+pub fn spawn_with<F>(priority: Priority, future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    match context::scheduler(priority) {
+        Some(scheduler) => spawn_on!(scheduler, future),
+        None => outside_a_runtime(),
+    }
+}
+
+#[cold]
+#[track_caller]
+fn outside_a_runtime() -> ! {
+    panic!(
+        "runtime_core::spawn called outside a runtime: call it from a task or from inside \
+         Runtime::block_on, or use Runtime::spawn / Handle::spawn"
+    )
+}
