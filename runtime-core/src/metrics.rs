@@ -30,7 +30,8 @@ pub struct Metrics {
     pub spawned: u64,
     /// Tasks whose future returned `Ready`.
     pub completed: u64,
-    /// Tasks whose poll panicked, awaited or detached.
+    /// Tasks whose poll panicked, or whose future panicked in its destructor
+    /// right after completing; awaited or detached.
     pub panicked: u64,
     /// Tasks dropped before they finished: their `Task` was dropped or
     /// cancelled, or the runtime shut down.
@@ -42,6 +43,12 @@ pub struct Metrics {
     pub steals: u64,
     /// Times a worker went to sleep because it found no work.
     pub parks: u64,
+    /// Destructors of task futures that panicked where nobody could receive
+    /// the panic (a cancelled task, or one dropped at shutdown), or while the
+    /// task's own panic was already on its way to the awaiter. Contained and
+    /// counted; the worker carries on. (A destructor that panics when its
+    /// task completes makes the task panic instead: see [`Metrics::panicked`].)
+    pub drop_panics: u64,
     /// Tasks that exist (spawned, not yet finished).
     pub live_tasks: u64,
     /// Tasks queued right now, in the shared and the local queues.
@@ -58,9 +65,10 @@ pub(crate) enum Counter {
     Polls,
     Steals,
     Parks,
+    DropPanics,
 }
 
-const COUNTERS: usize = 7;
+const COUNTERS: usize = 8;
 
 #[derive(Debug, Default)]
 struct Row([AtomicU64; COUNTERS]);
@@ -129,6 +137,7 @@ impl Stats {
             polls: self.sum(Counter::Polls),
             steals: self.sum(Counter::Steals),
             parks: self.sum(Counter::Parks),
+            drop_panics: self.sum(Counter::DropPanics),
             live_tasks: spawned.saturating_sub(completed + panicked + cancelled),
             queued: 0,
         }

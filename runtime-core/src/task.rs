@@ -9,6 +9,12 @@
 //!   is re-raised for async-task to hand to the awaiter);
 //! - when it is dropped unfinished (cancelled, or dropped at shutdown) it
 //!   counts a cancellation;
+//! - it drops the future itself, inside its own `catch_unwind`, as soon as
+//!   the future is done with (completed, panicked, cancelled): async-task
+//!   drops the futures it owns under an abort-on-panic guard, so a destructor
+//!   that panicked there would abort the process. A destructor's panic after
+//!   completion becomes the task's panic (the awaiter gets it); one nobody
+//!   can receive (a cancelled task) is counted in `Metrics::drop_panics`;
 //! - the first time its future returns `Pending` it registers the task's
 //!   waker in the live-task registry (see `registry.rs`), and when it
 //!   finishes either way it takes the entry out again, so the registry holds
@@ -126,55 +132,90 @@ impl<T> fmt::Debug for FallibleTask<T> {
     }
 }
 
-/// The wrapper around every spawned future. See the module docs.
-pub(crate) struct Tracked<F> {
-    future: F,
-    books: Arc<Books>,
-    state: State,
-}
+pin_project_lite::pin_project! {
+    /// The wrapper around every spawned future. See the module docs.
+    ///
+    /// Its state is derived from its two options, so that it costs no more
+    /// than the future, a pointer and one word:
+    /// - `future: Some`, `key: None`: running, never parked;
+    /// - `future: Some`, `key: Some`: parked at least once, registered;
+    /// - `future: None`: finished and counted (or refused at spawn).
+    pub(crate) struct Tracked<F> {
+        // Dropped by the wrapper itself, inside its own `catch_unwind`,
+        // because async-task drops what it owns under an abort-on-panic guard.
+        #[pin]
+        future: Option<F>,
+        books: Arc<Books>,
+        // Where the task's waker sits in the registry, once it has parked.
+        key: Option<Key>,
+    }
 
-/// Where a [`Tracked`] future stands, in one word.
-#[derive(Debug, Clone, Copy)]
-enum State {
-    /// Not in the registry: never parked yet.
-    Unregistered,
-    /// Parked at least once: its waker is in the registry under this key.
-    Registered(Key),
-    /// Finished and counted (or never counted: spawned after shutdown).
-    Done,
+    impl<F> PinnedDrop for Tracked<F> {
+        fn drop(this: Pin<&mut Self>) {
+            let mut this = this.project();
+            if this.future.is_some() {
+                // Dropped before it finished: cancelled (its `Task` was
+                // dropped, or the runtime shut down). Nobody can receive a
+                // panic from its destructor: it is counted and contained.
+                let dropped = drop_future(this.future.as_mut());
+                finish(this.books, this.key, Counter::Cancelled);
+                contain(this.books, dropped);
+            }
+        }
+    }
 }
 
 impl<F> Tracked<F> {
     /// A future of a task being spawned.
     pub(crate) fn new(future: F, books: Arc<Books>) -> Self {
-        Self { future, books, state: State::Unregistered }
+        Self { future: Some(future), books, key: None }
     }
 
-    /// A future of a task refused at spawn (the runtime is shut down): it is
-    /// dropped at once and counts as nothing, since it was never spawned.
+    /// A task refused at spawn (the runtime is shut down): its future is
+    /// dropped right here, on the spawning thread, and it counts as nothing,
+    /// since it was never spawned.
     pub(crate) fn refused(future: F, books: Arc<Books>) -> Self {
-        Self { future, books, state: State::Done }
+        drop(future);
+        Self { future: None, books, key: None }
     }
+}
 
-    fn finish(&mut self, counter: Counter) {
-        self.books.stats.bump(counter);
-        if let State::Registered(key) = std::mem::replace(&mut self.state, State::Done) {
-            self.books.registry.remove(key);
+/// Drops the future in place, catching a panic from its destructor.
+fn drop_future<F>(mut future: Pin<&mut Option<F>>) -> std::thread::Result<()> {
+    // Pinned data may be dropped in place; `set` does exactly that.
+    catch_unwind(AssertUnwindSafe(move || future.set(None)))
+}
+
+/// Counts a destructor's panic that nobody can receive, and drops its
+/// payload (whose own destructor may panic too: that one is forgotten).
+fn contain(books: &Books, result: std::thread::Result<()>) {
+    if let Err(payload) = result {
+        books.stats.bump(Counter::DropPanics);
+        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
+            std::mem::forget(again);
         }
     }
+}
 
-    /// Puts the task's waker in the registry, on its first `Pending`.
-    fn register(&mut self, cx: &Context<'_>) {
-        let shard = context::worker_index(self.books.id).unwrap_or(0);
-        match self.books.registry.insert(shard, cx.waker().clone()) {
-            Ok(key) => self.state = State::Registered(key),
-            Err(waker) => {
-                // Closed: shutdown is under way and will not find this task
-                // through the registry. Wake it, so that it is queued (and
-                // the drain drops it) or, once drained, dropped at once.
-                drop(waker);
-                cx.waker().wake_by_ref();
-            }
+/// Counts how a task finished and takes it out of the registry.
+fn finish(books: &Books, key: &mut Option<Key>, counter: Counter) {
+    books.stats.bump(counter);
+    if let Some(key) = key.take() {
+        books.registry.remove(key);
+    }
+}
+
+/// Puts the task's waker in the registry, on its first `Pending`.
+fn register(books: &Books, key: &mut Option<Key>, cx: &Context<'_>) {
+    let shard = context::worker_index(books.id).unwrap_or(0);
+    match books.registry.insert(shard, cx.waker().clone()) {
+        Ok(inserted) => *key = Some(inserted),
+        Err(waker) => {
+            // Closed: shutdown is under way and will not find this task
+            // through the registry. Wake it, so that it is queued (and the
+            // drain drops it) or, once drained, dropped at once.
+            drop(waker);
+            cx.waker().wake_by_ref();
         }
     }
 }
@@ -183,36 +224,40 @@ impl<F: Future> Future for Tracked<F> {
     type Output = F::Output;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        // SAFETY: `future` is structurally pinned: it is never moved out of
-        // `self` and `Tracked` has no `Unpin` impl of its own that would allow
-        // it. The other fields are not pinned and are only touched by `&mut`.
-        let this = unsafe { self.get_unchecked_mut() };
-        // SAFETY: see above; `this.future` stays in place for as long as `self`.
-        let future = unsafe { Pin::new_unchecked(&mut this.future) };
+        let mut this = self.project();
+        let Some(future) = this.future.as_mut().as_pin_mut() else {
+            // async-task never polls a task again once it returned `Ready`
+            // or panicked, and those are the only ways the future goes.
+            unreachable!("runtime_core: a task was polled after it finished");
+        };
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => {
-                if let State::Unregistered = this.state {
-                    this.register(cx);
+                if this.key.is_none() {
+                    register(this.books, this.key, cx);
                 }
                 Poll::Pending
             }
-            Ok(Poll::Ready(output)) => {
-                this.finish(Counter::Completed);
-                Poll::Ready(output)
-            }
+            Ok(Poll::Ready(output)) => match drop_future(this.future) {
+                Ok(()) => {
+                    finish(this.books, this.key, Counter::Completed);
+                    Poll::Ready(output)
+                }
+                // The destructor panicked: the task panicked, and the
+                // awaiter gets that panic instead of the output.
+                Err(payload) => {
+                    finish(this.books, this.key, Counter::Panicked);
+                    drop(output);
+                    resume_unwind(payload)
+                }
+            },
             Err(payload) => {
-                this.finish(Counter::Panicked);
+                // A destructor panicking while the poll's panic is on its way
+                // to the awaiter: that first panic is the one it gets.
+                let dropped = drop_future(this.future);
+                finish(this.books, this.key, Counter::Panicked);
+                contain(this.books, dropped);
                 resume_unwind(payload)
             }
-        }
-    }
-}
-
-impl<F> Drop for Tracked<F> {
-    fn drop(&mut self) {
-        // Not finished: the future is dropped before it completed.
-        if !matches!(self.state, State::Done) {
-            self.finish(Counter::Cancelled);
         }
     }
 }
