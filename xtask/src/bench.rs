@@ -1,6 +1,6 @@
 //! `cargo xtask bench`: builds the `bench` crate in release and runs it.
 //!
-//! The benchmark lives in its own crate (`bench/`) because `cargo xtask`
+//! The benchmark lives in its own crate (`xtask/bench`) because `cargo xtask`
 //! builds this one in debug, and because tokio, async-executor and the
 //! reporting crates must stay out of everything but that crate. Every
 //! argument goes through unchanged: `cargo xtask bench --help` lists them.

@@ -1,4 +1,4 @@
-//! `cargo xtask soak`: runs the randomized soak test (`stress/src/soak.rs`)
+//! `cargo xtask soak`: runs the randomized soak test (`xtask/soak`)
 //! in release mode on every backend.
 
 use std::time::Instant;
@@ -22,7 +22,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut cmd = cargo();
-    cmd.args(["run", "--release", "--package", "stress", "--bin", "soak", "--", "--seconds"])
+    cmd.args(["run", "--release", "--package", "soak", "--", "--seconds"])
         .arg(args.seconds.to_string());
     if let Some(backend) = &args.backend {
         cmd.args(["--backend", backend]);

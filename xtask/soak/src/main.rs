@@ -2,7 +2,7 @@
 //! on every backend, with the books balanced at the end.
 //!
 //! ```text
-//! cargo run --release -p stress --bin soak -- --seconds 10
+//! cargo run --release -p soak -- --seconds 10
 //! ```
 //! (`cargo xtask soak --seconds 10` runs exactly that.)
 //!

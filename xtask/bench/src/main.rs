@@ -117,9 +117,9 @@ fn bench(argv: &[String]) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The workspace root: this crate's parent directory.
+/// The workspace root: two levels up from this crate (`xtask/bench`).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("bench lives in the workspace").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("bench lives in xtask/bench").to_path_buf()
 }
 
 /// The CPU's model name, from `/proc/cpuinfo`.
@@ -152,5 +152,11 @@ mod tests {
     fn command_lines_are_quoted_where_needed() {
         let words = ["--filter", "ping_pong,yield_many", "--json", "a b.json"].map(String::from);
         assert_eq!(shell_words(&words), "--filter ping_pong,yield_many --json 'a b.json'");
+    }
+
+    #[test]
+    fn root_is_the_workspace_root() {
+        let manifest = std::fs::read_to_string(root().join("Cargo.toml")).unwrap();
+        assert!(manifest.contains("[workspace]"), "{}", root().display());
     }
 }
