@@ -22,8 +22,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut cmd = cargo();
-    cmd.args(["run", "--release", "--package", "soak", "--", "--seconds"])
-        .arg(args.seconds.to_string());
+    cmd.args(["run", "--release", "--package", "soak", "--", "--seconds"]).arg(args.seconds.to_string());
     if let Some(backend) = &args.backend {
         cmd.args(["--backend", backend]);
     }
