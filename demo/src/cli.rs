@@ -20,7 +20,7 @@ pub struct Cli {
     #[arg(long, short, value_name = "N", global = true)]
     pub workers: Option<usize>,
 
-    /// Print the `seed` scene's per-poll trace ("Received runnable").
+    /// Print the `tutorial` scene's per-poll trace ("Received runnable").
     #[arg(long, short, global = true)]
     pub verbose: bool,
 
@@ -39,7 +39,9 @@ pub enum Scene {
     /// A `spawn_task` function over a global `static` `LazyLock` runtime, and
     /// an `ExternalCall` future that wakes itself five times and is ready on
     /// its sixth poll. `--verbose` adds the per-poll "Received runnable" trace.
-    Seed,
+    // `seed` was this scene's name; the hidden alias keeps old command lines working.
+    #[command(alias = "seed")]
+    Tutorial,
     /// High-priority tasks run first; Low ones still progress.
     ///
     /// On one worker: a burst of interleaved Low and High tasks runs High
@@ -71,13 +73,13 @@ pub enum Scene {
 impl Scene {
     /// The scenes the tour runs, in order.
     pub const TOUR: [Scene; 6] =
-        [Scene::Seed, Scene::Priorities, Scene::Stealing, Scene::Background, Scene::Echo, Scene::Panic];
+        [Scene::Tutorial, Scene::Priorities, Scene::Stealing, Scene::Background, Scene::Echo, Scene::Panic];
 
     /// The subcommand's name.
     pub fn name(self) -> &'static str {
         match self {
             Scene::Tour => "tour",
-            Scene::Seed => "seed",
+            Scene::Tutorial => "tutorial",
             Scene::Priorities => "priorities",
             Scene::Stealing => "stealing",
             Scene::Background => "background",
@@ -96,7 +98,7 @@ Features (enable backends at build time; --queue chooses among those enabled):
 
 Examples:
   cargo run -p demo                                 the tour, on the default backend
-  cargo run -p demo -- seed --verbose               one scene, with its trace
+  cargo run -p demo -- tutorial --verbose           one scene, with its trace
   cargo run -p demo -- stealing --workers 4
   cargo run -p demo --features crossbeam -- --queue crossbeam
   cargo run -p demo --features all-queues -- echo --queue mutex";

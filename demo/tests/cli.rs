@@ -9,7 +9,7 @@ use common::{default_backend, demo};
 #[test]
 fn help_documents_every_scene_flag_and_feature() {
     let run = demo(&["--help"]).success();
-    let scenes = ["tour", "seed", "priorities", "stealing", "background", "echo", "panic"];
+    let scenes = ["tour", "tutorial", "priorities", "stealing", "background", "echo", "panic"];
     let flags = ["--queue <NAME>", "--workers <N>", "--verbose", "RUNTIME_WORKER_THREADS"];
     let features = ["flume", "crossbeam", "mutex", "all-queues", "This build has"];
     run.stdout_has(&scenes).stdout_has(&flags).stdout_has(&features);
@@ -38,7 +38,7 @@ fn not_compiled_in(backend: &str) {
     let hint = format!(
         "backend `{backend}` is not compiled in; run `cargo run -p demo --features {backend} -- --queue {backend}`"
     );
-    let run = demo(&["--queue", backend, "seed"]).code(1).stderr_has(&[&hint]);
+    let run = demo(&["--queue", backend, "tutorial"]).code(1).stderr_has(&[&hint]);
     assert!(run.stdout.is_empty(), "nothing runs:\n{run}");
     assert!(!run.stderr.contains("panicked"), "an error, not a panic:\n{run}");
 }
@@ -76,6 +76,15 @@ fn the_default_backend_is_the_first_compiled_in() {
     let line = run.line("queue backend: ");
     let rest = line.strip_prefix("queue backend: ").unwrap();
     assert!(rest == backend || rest.starts_with(&format!("{backend} (also compiled in: ")), "{run}");
+}
+
+/// `seed`, the tutorial scene's old name, still runs it.
+#[test]
+#[cfg(any(feature = "flume", feature = "crossbeam", feature = "mutex"))]
+fn seed_is_an_alias_of_tutorial() {
+    let run = demo(&["seed", "--workers", "2"]).success().stdout_has(&["== tutorial"]);
+    assert_eq!(run.count("External call done"), 4, "{run}");
+    assert!(!run.stdout.contains("== priorities"), "one scene, not the tour:\n{run}");
 }
 
 #[test]

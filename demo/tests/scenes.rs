@@ -19,9 +19,9 @@ fn scene(backend: &str, scene: &str, more: &[&str]) -> Run {
     demo(&args).success().stdout_has(&[&format!("queue backend: {backend}"), "worker threads: 2\n"])
 }
 
-fn seed(backend: &str) {
-    let run = scene(backend, "seed", &[]).stdout_has(&[
-        "== seed",
+fn tutorial(backend: &str) {
+    let run = scene(backend, "tutorial", &[]).stdout_has(&[
+        "== tutorial",
         "queue length after spawning the group: ",
         "queue length after spawning call-1: ",
         "queue length after spawning call-2: ",
@@ -33,8 +33,8 @@ fn seed(backend: &str) {
     assert_eq!(run.count("Received runnable"), 0, "the trace is for --verbose only:\n{run}");
 }
 
-fn seed_verbose(backend: &str) {
-    let run = scene(backend, "seed", &["--verbose"]);
+fn tutorial_verbose(backend: &str) {
+    let run = scene(backend, "tutorial", &["--verbose"]);
     assert!(run.count("Received runnable") > 0, "{run}");
     assert_eq!(run.count("External call done"), 4, "{run}");
 }
@@ -98,7 +98,7 @@ fn panic(backend: &str) {
 
 fn tour(backend: &str) {
     let run = demo(&["--queue", backend]).success();
-    let headings = ["== seed", "== priorities", "== stealing", "== background", "== echo", "== panic"];
+    let headings = ["== tutorial", "== priorities", "== stealing", "== background", "== echo", "== panic"];
     let run =
         run.stdout_has(&[&format!("queue backend: {backend}"), "worker threads: "]).stdout_has(&headings);
     assert_eq!(run.count("   metrics: "), headings.len(), "{run}");
@@ -109,12 +109,12 @@ macro_rules! scene_tests {
         #[cfg(feature = $feature)]
         mod $module {
             #[test]
-            fn seed() {
-                super::seed($feature);
+            fn tutorial() {
+                super::tutorial($feature);
             }
             #[test]
-            fn seed_verbose() {
-                super::seed_verbose($feature);
+            fn tutorial_verbose() {
+                super::tutorial_verbose($feature);
             }
             #[test]
             fn priorities() {

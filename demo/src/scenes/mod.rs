@@ -4,8 +4,8 @@ mod background;
 mod echo;
 mod panic;
 mod priorities;
-mod seed;
 mod stealing;
+mod tutorial;
 
 use anyhow::Context as _;
 use runtime_core::Queue;
@@ -33,9 +33,9 @@ pub fn run<Q: Queue>(backend: Backend, scene: Scene, settings: &Settings) -> any
 fn run_one<Q: Queue>(scene: Scene, settings: &Settings) -> anyhow::Result<()> {
     let metrics = match scene {
         Scene::Tour => unreachable!("the tour is expanded by `run`"),
-        Scene::Seed => {
+        Scene::Tutorial => {
             report::heading(scene.name(), "the tutorial program, on this runtime");
-            seed::run::<Q>(settings)?
+            tutorial::run::<Q>(settings)?
         }
         Scene::Priorities => {
             report::heading(scene.name(), "High runs first, Low still progresses (one worker)");

@@ -5,11 +5,14 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
-use crate::{contenders::CONTENDERS, workloads::Workload};
+use crate::{
+    contenders::{ALIASES, CONTENDERS},
+    workloads::Workload,
+};
 
 /// `cargo xtask bench`: every backend of this runtime against tokio,
-/// async-executor and `seed` (the tutorial's one-channel executor), on the same
-/// workloads, interleaved.
+/// async-executor and `tutorial` (the one-channel executor this project grew
+/// from), on the same workloads, interleaved.
 #[derive(Debug, clap::Parser)]
 #[command(name = "cargo xtask bench", bin_name = "cargo xtask bench", about, long_about = None)]
 pub struct Args {
@@ -23,6 +26,7 @@ pub struct Args {
     pub filter: Vec<String>,
 
     /// Only these contenders (comma-separated, or repeat the flag). Ratios need `tokio`.
+    /// `seed` is accepted for `tutorial`.
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub contenders: Vec<String>,
 
@@ -106,17 +110,21 @@ pub fn parse_workloads(names: &[String]) -> anyhow::Result<Vec<Workload>> {
     Ok(out)
 }
 
-/// Contender names, in the canonical order, or all of them for an empty list.
+/// Contender names (or their [`ALIASES`]), in the canonical order, or all of
+/// them for an empty list.
 pub fn parse_contenders(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
     if names.is_empty() {
         return Ok(CONTENDERS.to_vec());
     }
+    let mut picked = Vec::new();
     for name in names.iter().map(|n| n.trim()) {
-        if !CONTENDERS.contains(&name) {
+        let alias = ALIASES.iter().find(|(alias, _)| *alias == name).map(|(_, contender)| *contender);
+        let Some(contender) = CONTENDERS.iter().copied().find(|c| *c == name).or(alias) else {
             bail!("unknown contender {name:?}; valid contenders: {}", CONTENDERS.join(", "));
-        }
+        };
+        picked.push(contender);
     }
-    Ok(CONTENDERS.iter().copied().filter(|c| names.iter().any(|n| n.trim() == *c)).collect())
+    Ok(CONTENDERS.iter().copied().filter(|c| picked.contains(c)).collect())
 }
 
 /// `"1,2,N"` → `[1, 2, cores]`, without duplicates, in the order given.
@@ -170,13 +178,21 @@ mod tests {
         let err = parse_workloads(&["yield_lots".into()]).unwrap_err().to_string();
         assert!(err.contains("yield_lots") && err.contains("yield_many") && err.contains("memory"), "{err}");
         let err = parse_contenders(&["smol".into()]).unwrap_err().to_string();
-        assert!(err.contains("smol") && err.contains("async-executor") && err.contains("seed"), "{err}");
+        assert!(err.contains("smol") && err.contains("async-executor") && err.contains("tutorial"), "{err}");
     }
 
     #[test]
     fn contenders_keep_canonical_order() {
         let picked = parse_contenders(&["tokio".into(), "flume".into()]).unwrap();
         assert_eq!(picked, vec!["flume", "tokio"]);
+    }
+
+    #[test]
+    fn seed_is_an_alias_of_tutorial() {
+        let picked = parse_contenders(&["seed".into(), "tokio".into()]).unwrap();
+        assert_eq!(picked, vec!["tokio", "tutorial"]);
+        let picked = parse_contenders(&["tutorial".into(), "seed".into()]).unwrap();
+        assert_eq!(picked, vec!["tutorial"]);
     }
 
     #[test]

@@ -11,7 +11,7 @@
 //! `runtime_core::Handle::spawn` and `yield_now`; tokio's `Handle::spawn`
 //! (which, like `tokio::spawn`, goes to the local queue when called on a
 //! worker) and `tokio::task::yield_now`; `Executor::spawn` and
-//! `futures_lite::future::yield_now` for async-executor and `seed`.
+//! `futures_lite::future::yield_now` for async-executor and `tutorial`.
 
 use std::{
     fmt,
@@ -29,12 +29,16 @@ use queue_mutex::MutexQueue;
 
 use crate::{
     memory,
-    seed::{Seed, SeedSpawner},
+    tutorial::{Tutorial, TutorialSpawner},
     workloads::{self, Sizes, Workload},
 };
 
 /// Every contender, in the order of the table's columns.
-pub const CONTENDERS: [&str; 6] = ["flume", "crossbeam", "mutex", "tokio", "async-executor", "seed"];
+pub const CONTENDERS: [&str; 6] = ["flume", "crossbeam", "mutex", "tokio", "async-executor", "tutorial"];
+
+/// Other names the command line accepts for a contender: `seed` is what
+/// `tutorial` used to be called.
+pub const ALIASES: [(&str, &str); 1] = [("seed", "tutorial")];
 
 /// The contender every ratio is taken against.
 pub const BASELINE: &str = "tokio";
@@ -105,7 +109,7 @@ pub fn start(name: &str, workers: usize) -> Box<dyn Contender> {
         "mutex" => Box::new(Harness(Ours::<MutexQueue>::new(workers), workers)),
         "tokio" => Box::new(Harness(Tokio::new(workers), workers)),
         "async-executor" => Box::new(Harness(AsyncExecutor::new(workers), workers)),
-        "seed" => Box::new(Harness(SeedRunner(Seed::new(workers)), workers)),
+        "tutorial" => Box::new(Harness(TutorialRunner(Tutorial::new(workers)), workers)),
         other => panic!("unknown contender {other:?} (valid: {})", CONTENDERS.join(", ")),
     }
 }
@@ -298,11 +302,11 @@ impl Runner for AsyncExecutor {
     }
 }
 
-// --- seed -----------------------------------------------------------------
+// --- tutorial -------------------------------------------------------------
 
-struct SeedRunner(Seed);
+struct TutorialRunner(Tutorial);
 
-impl Spawner for SeedSpawner {
+impl Spawner for TutorialSpawner {
     type Join<T: Send + 'static> = async_task::Task<T>;
 
     fn spawn<F>(&self, future: F) -> Self::Join<F::Output>
@@ -310,7 +314,7 @@ impl Spawner for SeedSpawner {
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
-        SeedSpawner::spawn(self, future)
+        TutorialSpawner::spawn(self, future)
     }
 
     fn detach<T: Send + 'static>(join: Self::Join<T>) {
@@ -322,8 +326,8 @@ impl Spawner for SeedSpawner {
     }
 }
 
-impl Runner for SeedRunner {
-    type Spawner = SeedSpawner;
+impl Runner for TutorialRunner {
+    type Spawner = TutorialSpawner;
 
     fn spawner(&self) -> Self::Spawner {
         self.0.spawner()

@@ -1,9 +1,9 @@
 //! The benchmark behind `cargo xtask bench` (which builds this crate in
 //! release and runs it): this runtime with each backend against tokio,
-//! async-executor and `seed`, on the same workloads, interleaved.
+//! async-executor and `tutorial`, on the same workloads, interleaved.
 //!
 //! - `cli`: flags and name lists; `contenders`: the contenders behind one
-//!   small interface (`seed` has its own module); `workloads`: the workloads,
+//!   small interface (`tutorial` has its own module); `workloads`: the workloads,
 //!   written once against that interface; `memory`: the child process that
 //!   measures memory per parked task.
 //! - `measure`: warm-up and interleaved rounds; `stats`: medians and ratios;
@@ -26,9 +26,9 @@ mod contenders;
 mod measure;
 mod memory;
 mod report;
-mod seed;
 mod stats;
 mod targets;
+mod tutorial;
 mod workloads;
 
 use crate::{
@@ -119,7 +119,11 @@ fn bench(argv: &[String]) -> anyhow::Result<()> {
 
 /// The workspace root: two levels up from this crate (`xtask/bench`).
 fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).ancestors().nth(2).expect("bench lives in xtask/bench").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .expect("bench lives in xtask/bench")
+        .to_path_buf()
 }
 
 /// The CPU's model name, from `/proc/cpuinfo`.

@@ -1,8 +1,8 @@
-//! `seed`: the tutorial program this project grew from, on our runtime.
+//! `tutorial`: the tutorial program this project grew from, on our runtime.
 //!
 //! The tutorial kept its runtime in a `static` `LazyLock` behind a
 //! `spawn_task` function, and so does this scene. A static's type cannot
-//! depend on the `--queue` chosen at run time, so its queue is [`SeedQueue`]:
+//! depend on the `--queue` chosen at run time, so its queue is [`TutorialQueue`]:
 //! a user-defined backend that wraps the chosen one behind a `dyn Queue` and
 //! prints the tutorial's "Received runnable" trace under `--verbose`.
 //!
@@ -23,21 +23,21 @@ use runtime_core::{Metrics, Queue, Runnable, Runtime, Task};
 
 use crate::settings::Settings;
 
-/// The thread name prefix of the seed's runtime, apart from the other scenes'.
-const THREAD_NAME: &str = "seed-worker";
+/// The thread name prefix of this scene's runtime, apart from the other scenes'.
+const THREAD_NAME: &str = "tutorial-worker";
 
 /// What `run` decides before the static runtime is first touched.
-struct SeedConfig {
+struct TutorialConfig {
     new_backend: fn() -> Box<dyn Queue>,
     workers: Option<usize>,
 }
 
-static CONFIG: OnceLock<SeedConfig> = OnceLock::new();
+static CONFIG: OnceLock<TutorialConfig> = OnceLock::new();
 static VERBOSE: AtomicBool = AtomicBool::new(false);
 
 /// The tutorial's global runtime, built on first use.
-static RUNTIME: LazyLock<Result<Runtime<SeedQueue>, runtime_core::BuildError>> = LazyLock::new(|| {
-    let config = CONFIG.get().expect("seed::run configures the runtime before first use");
+static RUNTIME: LazyLock<Result<Runtime<TutorialQueue>, runtime_core::BuildError>> = LazyLock::new(|| {
+    let config = CONFIG.get().expect("tutorial::run configures the runtime before first use");
     let mut builder = Runtime::builder().thread_name(THREAD_NAME);
     if let Some(n) = config.workers {
         builder = builder.worker_threads(n);
@@ -52,14 +52,14 @@ static RUNTIME: LazyLock<Result<Runtime<SeedQueue>, runtime_core::BuildError>> =
 /// woken by the task running before it) never pass through a queue, so they
 /// have no trace line: the trace shows queue traffic, and `polls` in the
 /// metrics counts every poll.
-struct SeedQueue {
+struct TutorialQueue {
     inner: Box<dyn Queue>,
 }
 
-impl Queue for SeedQueue {
+impl Queue for TutorialQueue {
     fn new() -> Self {
-        let config = CONFIG.get().expect("seed::run configures the runtime before first use");
-        SeedQueue { inner: (config.new_backend)() }
+        let config = CONFIG.get().expect("tutorial::run configures the runtime before first use");
+        TutorialQueue { inner: (config.new_backend)() }
     }
 
     fn push(&self, runnable: Runnable) {
@@ -100,8 +100,8 @@ fn new_backend<Q: Queue>() -> Box<dyn Queue> {
 }
 
 /// The runtime, once `run` has checked that it built.
-fn runtime() -> &'static Runtime<SeedQueue> {
-    RUNTIME.as_ref().expect("seed::run checks that the runtime built")
+fn runtime() -> &'static Runtime<TutorialQueue> {
+    RUNTIME.as_ref().expect("tutorial::run checks that the runtime built")
 }
 
 /// The tutorial's `spawn_task`: spawns onto the global runtime.
@@ -148,7 +148,7 @@ impl Future for ExternalCall {
 /// Runs the scene; returns the runtime's metrics at its end.
 pub fn run<Q: Queue>(settings: &Settings) -> anyhow::Result<Metrics> {
     // Only the first `run` in a process configures the static runtime.
-    let _ = CONFIG.set(SeedConfig { new_backend: new_backend::<Q>, workers: settings.workers });
+    let _ = CONFIG.set(TutorialConfig { new_backend: new_backend::<Q>, workers: settings.workers });
     VERBOSE.store(settings.verbose, Ordering::Relaxed);
     let rt = RUNTIME.as_ref().map_err(|e| anyhow::anyhow!("could not build the runtime: {e}"))?;
 

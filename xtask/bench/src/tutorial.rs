@@ -1,4 +1,4 @@
-//! `seed`: the tutorial's executor, kept as the baseline the scheduler must beat.
+//! `tutorial`: the tutorial's executor, kept as the baseline the scheduler must beat.
 //!
 //! One `flume` unbounded channel of [`Runnable`]s, drained by N threads that
 //! each block in `recv()` and run what they get. Scheduling a task (spawning
@@ -17,17 +17,17 @@ enum Message {
 
 /// The spawning side: a clone of the channel's sender.
 #[derive(Clone)]
-pub struct SeedSpawner {
+pub struct TutorialSpawner {
     sender: flume::Sender<Message>,
 }
 
-impl fmt::Debug for SeedSpawner {
+impl fmt::Debug for TutorialSpawner {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SeedSpawner").field("queued", &self.sender.len()).finish()
+        f.debug_struct("TutorialSpawner").field("queued", &self.sender.len()).finish()
     }
 }
 
-impl SeedSpawner {
+impl TutorialSpawner {
     /// Spawns `future`: its first schedule (and every wake) sends it into the channel.
     pub fn spawn<F>(&self, future: F) -> async_task::Task<F::Output>
     where
@@ -47,18 +47,18 @@ impl SeedSpawner {
 }
 
 /// The executor: the channel and the threads draining it.
-pub struct Seed {
-    spawner: SeedSpawner,
+pub struct Tutorial {
+    spawner: TutorialSpawner,
     threads: Vec<thread::JoinHandle<()>>,
 }
 
-impl fmt::Debug for Seed {
+impl fmt::Debug for Tutorial {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Seed").field("threads", &self.threads.len()).finish()
+        f.debug_struct("Tutorial").field("threads", &self.threads.len()).finish()
     }
 }
 
-impl Seed {
+impl Tutorial {
     /// Starts `workers` threads on a fresh channel.
     pub fn new(workers: usize) -> Self {
         let (sender, receiver) = flume::unbounded::<Message>();
@@ -66,25 +66,25 @@ impl Seed {
             .map(|i| {
                 let receiver = receiver.clone();
                 thread::Builder::new()
-                    .name(format!("seed-{i}"))
+                    .name(format!("tutorial-{i}"))
                     .spawn(move || {
                         while let Ok(Message::Run(runnable)) = receiver.recv() {
                             runnable.run();
                         }
                     })
-                    .expect("could not start a seed worker thread")
+                    .expect("could not start a tutorial worker thread")
             })
             .collect();
-        Self { spawner: SeedSpawner { sender }, threads }
+        Self { spawner: TutorialSpawner { sender }, threads }
     }
 
     /// A handle to spawn with.
-    pub fn spawner(&self) -> SeedSpawner {
+    pub fn spawner(&self) -> TutorialSpawner {
         self.spawner.clone()
     }
 }
 
-impl Drop for Seed {
+impl Drop for Tutorial {
     fn drop(&mut self) {
         // Tasks still pending keep senders alive, so the channel may never
         // disconnect: tell each thread to stop instead.
