@@ -87,6 +87,19 @@ impl Scene {
             Scene::Panic => "panic",
         }
     }
+
+    /// What the scene shows, for its heading.
+    pub fn tagline(self) -> &'static str {
+        match self {
+            Scene::Tour => "every scene in turn",
+            Scene::Tutorial => "the tutorial program, on this runtime",
+            Scene::Priorities => "High runs first, Low still progresses (one worker)",
+            Scene::Stealing => "tasks spawned on one worker, run by all",
+            Scene::Background => "a timer task ticks while foreground work runs",
+            Scene::Echo => "a TCP echo server and its clients on one runtime",
+            Scene::Panic => "a task panics; the runtime carries on",
+        }
+    }
 }
 
 const AFTER_HELP: &str = "\

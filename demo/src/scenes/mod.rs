@@ -31,32 +31,15 @@ pub fn run<Q: Queue>(backend: Backend, scene: Scene, settings: &Settings) -> any
 }
 
 fn run_one<Q: Queue>(scene: Scene, settings: &Settings) -> anyhow::Result<()> {
+    report::heading(scene.name(), scene.tagline());
     let metrics = match scene {
         Scene::Tour => unreachable!("the tour is expanded by `run`"),
-        Scene::Tutorial => {
-            report::heading(scene.name(), "the tutorial program, on this runtime");
-            tutorial::run::<Q>(settings)?
-        }
-        Scene::Priorities => {
-            report::heading(scene.name(), "High runs first, Low still progresses (one worker)");
-            priorities::run::<Q>(settings)?
-        }
-        Scene::Stealing => {
-            report::heading(scene.name(), "tasks spawned on one worker, run by all");
-            stealing::run::<Q>(settings)?
-        }
-        Scene::Background => {
-            report::heading(scene.name(), "a timer task ticks while foreground work runs");
-            background::run::<Q>(settings)?
-        }
-        Scene::Echo => {
-            report::heading(scene.name(), "a TCP echo server and its clients on one runtime");
-            echo::run::<Q>(settings)?
-        }
-        Scene::Panic => {
-            report::heading(scene.name(), "a task panics; the runtime carries on");
-            panic::run::<Q>(settings)?
-        }
+        Scene::Tutorial => tutorial::run::<Q>(settings)?,
+        Scene::Priorities => priorities::run::<Q>(settings)?,
+        Scene::Stealing => stealing::run::<Q>(settings)?,
+        Scene::Background => background::run::<Q>(settings)?,
+        Scene::Echo => echo::run::<Q>(settings)?,
+        Scene::Panic => panic::run::<Q>(settings)?,
     };
     report::summary(&metrics);
     Ok(())
