@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::{cargo, project_root, run_checked};
+use crate::cmd::{EnvExt, cargo, project_root, run_checked};
 
 /// Arguments of `cargo xtask loom`.
 #[derive(Debug, clap::Args)]
@@ -29,21 +29,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let mut cmd = cargo();
     cmd.args(["test", "--package", "runtime-core", "--test", "loom", "--release", "--"])
         .args(&args.test_args)
-        .env("RUSTFLAGS", rustflags_with("--cfg loom"))
+        .env_append("RUSTFLAGS", "--cfg loom")
         .env("CARGO_TARGET_DIR", project_root().join("target/loom"))
         .env("LOOM_MAX_PREEMPTIONS", args.preemptions.to_string())
         // Loom prints the interleaving of a failure when asked; a failure
         // without it is hard to read, so keep the backtrace short by default.
-        .env("RUST_BACKTRACE", std::env::var("RUST_BACKTRACE").unwrap_or_else(|_| "0".into()));
+        .env_default("RUST_BACKTRACE", "0");
     run_checked(&mut cmd)?;
     eprintln!("loom models passed in {:.1?} (LOOM_MAX_PREEMPTIONS={})", start.elapsed(), args.preemptions);
     Ok(())
-}
-
-/// `RUSTFLAGS` from the environment with `extra` appended.
-pub(crate) fn rustflags_with(extra: &str) -> String {
-    match std::env::var("RUSTFLAGS") {
-        Ok(flags) if !flags.trim().is_empty() => format!("{flags} {extra}"),
-        _ => extra.to_owned(),
-    }
 }

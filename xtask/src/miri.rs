@@ -1,5 +1,5 @@
-//! `cargo xtask miri`: runs `runtime-core`'s unit and integration tests under
-//! Miri (nightly), once per seed.
+//! `cargo xtask miri`: runs the tests of `runtime-core` and of the backends'
+//! conformance suites under Miri (nightly), once per seed.
 //!
 //! - `-Zmiri-strict-provenance`: every pointer keeps its provenance (the LIFO
 //!   slot stores `Runnable`s as raw pointers in an `AtomicPtr`).
@@ -15,24 +15,25 @@
 //! **What one seed runs.** Every test of every backend is too slow for CI:
 //! Miri interprets one thread at a time, and one seed of everything takes
 //! about 15 minutes on a 2-core machine (the conformance suite alone is four
-//! backends of about 2 minutes each). So by default each seed runs a
+//! queues of about 2 minutes each). So by default each seed runs a
 //! representative slice, with no test left out by name:
 //!
-//! - the conformance suite (`tests/conformance.rs`) of one backend,
-//!   [`CONFORMANCE`]`[seed % 4]`;
-//! - every other test target (`--lib` and each file in `runtime-core/tests`
-//!   but `conformance.rs`), with their per-backend modules (torture, stress)
-//!   for one backend, [`BACKENDS`]`[seed % 3]`, and every test that is not in
-//!   a backend module.
+//! - the conformance suite on one queue, [`conformance_queue`]: `tiny` (the
+//!   user-defined queue of `runtime-core/tests/conformance.rs`) or a backend
+//!   (`queue-{name}/tests/conformance.rs`), in turn;
+//! - every other test target of `runtime-core` (`--lib` and each file in
+//!   `runtime-core/tests` but `conformance.rs`), with their per-backend
+//!   modules (torture, stress, ...) for one backend, [`other_tests_backend`],
+//!   and every test that is not in a backend module.
 //!
-//! Every check runs under Miri on every seed; the backend rotates, so the
+//! Every check runs under Miri on every seed; the queue rotates, so the
 //! default seeds 0 and 1 cover all four queues (conformance on `tiny` and
-//! `flume`, torture and stress on `mutex` and `crossbeam`), and 12
-//! consecutive seeds run every (seed, backend) pairing once per suite. The
-//! backends' own code is third-party or trivially safe; what Miri checks here
-//! is `runtime-core`'s unsafe code, which every backend drives the same way.
-//! `--all` runs everything on every seed (about 15 minutes a seed). The
-//! default (2 seeds) took 10.6 minutes on this 2-core machine.
+//! `flume`, the other tests on `mutex` and `crossbeam`), and 12 consecutive
+//! seeds run every (seed, queue) pairing once per suite. The backends' own
+//! code is third-party or trivially safe; what Miri checks here is
+//! `runtime-core`'s unsafe code, which every backend drives the same way.
+//! `--all` runs everything on every seed (about 15 minutes a seed). One seed
+//! takes about 5 minutes on this 2-core machine, the default two 10.6.
 //!
 //! Needs `rustup component add --toolchain nightly miri rust-src`; if that is
 //! missing, this command says so and fails with exit code 2, which CI can
@@ -40,14 +41,16 @@
 
 use std::{process::Command, time::Instant};
 
-use crate::{project_root, run_checked};
+use backends::BACKENDS;
 
-/// The modules of `tests/conformance.rs`, one per backend; seed `s` runs
-/// `CONFORMANCE[s % 4]` (unless `--all`).
-const CONFORMANCE: [&str; 4] = ["tiny", "flume", "crossbeam", "mutex"];
-/// The per-backend modules of the other test files (`torture.rs`,
-/// `stress.rs`); seed `s` runs `BACKENDS[s % 3]` (unless `--all`).
-const BACKENDS: [&str; 3] = ["mutex", "crossbeam", "flume"];
+use crate::{
+    cmd::{EnvExt, project_root, run_checked},
+    nightly,
+};
+
+/// The conformance suite's queue that isn't a backend: `runtime-core`'s own
+/// test of a user-defined queue, `mod tiny` in `tests/conformance.rs`.
+const TINY: &str = "tiny";
 
 /// Arguments of `cargo xtask miri`.
 #[derive(Debug, clap::Args)]
@@ -73,33 +76,31 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    if let Err(missing) = nightly_components(&["miri", "rust-src"]) {
-        return missing_toolchain("miri", &missing, args.skip_if_missing);
+    if !nightly::ensure("miri", &["miri", "rust-src"], args.skip_if_missing)? {
+        return Ok(());
     }
     // Build the sysroot once, up front, so that its output does not mix with
     // the first seed's.
-    run_checked(nightly_cargo().args(["miri", "setup"]))?;
+    run_checked(nightly::cargo().args(["miri", "setup"]))?;
     let start = Instant::now();
     for seed in args.first_seed..args.first_seed + args.seeds {
         let seed_start = Instant::now();
         if args.all {
             eprintln!("miri seed {seed}: every test");
-            run_checked(&mut miri_test(seed, &[], &args.test_args))?;
+            let mut packages = vec!["runtime-core".to_owned()];
+            packages.extend(BACKENDS.map(queue_package));
+            run_checked(&mut miri_test(seed, &packages, &[], &args.test_args))?;
         } else {
-            let conformance = CONFORMANCE[(seed % 4) as usize];
-            let backend = BACKENDS[(seed % 3) as usize];
-            eprintln!("miri seed {seed}: conformance on {conformance}, other tests on {backend}");
-            run_checked(&mut miri_test(
-                seed,
-                &["--test", "conformance"],
-                &test_args(&args.test_args, &CONFORMANCE, conformance),
-            ))?;
+            let queue = conformance_queue(seed);
+            let backend = other_tests_backend(seed);
+            eprintln!("miri seed {seed}: conformance on {queue}, other tests on {backend}");
+            run_checked(&mut conformance(seed, queue, &args.test_args))?;
             let mut targets = vec!["--lib".to_owned()];
             for name in other_test_targets()? {
                 targets.extend(["--test".to_owned(), name]);
             }
-            let targets: Vec<&str> = targets.iter().map(String::as_str).collect();
-            run_checked(&mut miri_test(seed, &targets, &test_args(&args.test_args, &BACKENDS, backend)))?;
+            let test_args = skip_backends_but(&args.test_args, backend);
+            run_checked(&mut miri_test(seed, &["runtime-core".to_owned()], &targets, &test_args))?;
         }
         eprintln!("miri seed {seed} passed in {:.1?}", seed_start.elapsed());
     }
@@ -107,27 +108,67 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `cargo +nightly miri test -p runtime-core {targets} -- {test_args}` with
+/// The queue whose conformance suite seed `seed` runs: `tiny`, then each of
+/// [`BACKENDS`], in turn.
+fn conformance_queue(seed: u64) -> &'static str {
+    let queues = 1 + BACKENDS.len() as u64;
+    match seed % queues {
+        0 => TINY,
+        n => BACKENDS[n as usize - 1],
+    }
+}
+
+/// The backend whose modules of the other test files seed `seed` runs:
+/// [`BACKENDS`] in reverse order, so that the seeds whose conformance runs on
+/// `tiny` and the first backend run the other tests on the other two.
+fn other_tests_backend(seed: u64) -> &'static str {
+    let n = BACKENDS.len() as u64;
+    BACKENDS[(n - 1 - seed % n) as usize]
+}
+
+/// The package of backend `name`.
+fn queue_package(name: &str) -> String {
+    format!("queue-{name}")
+}
+
+/// The conformance suite on `queue`: `tiny`'s module in `runtime-core`, or
+/// a backend crate's own `tests/conformance.rs`.
+fn conformance(seed: u64, queue: &str, user_args: &[String]) -> Command {
+    let targets = ["--test".to_owned(), "conformance".to_owned()];
+    if queue == TINY {
+        miri_test(seed, &["runtime-core".to_owned()], &targets, &skip_backends_but(user_args, TINY))
+    } else {
+        miri_test(seed, &[queue_package(queue)], &targets, user_args)
+    }
+}
+
+/// The user's test arguments, then `--skip {backend}::` for every backend but
+/// `keep`: the per-backend modules of `runtime-core`'s test files.
+fn skip_backends_but(user_args: &[String], keep: &str) -> Vec<String> {
+    let mut args = user_args.to_vec();
+    for backend in BACKENDS.iter().filter(|b| **b != keep) {
+        args.extend(["--skip".to_owned(), format!("{backend}::")]);
+    }
+    args
+}
+
+/// `cargo +nightly miri test -p {packages} {targets} -- {test_args}` with
 /// the flags for `seed`.
-fn miri_test(seed: u64, targets: &[&str], test_args: &[String]) -> Command {
-    let mut cmd = nightly_cargo();
-    cmd.args(["miri", "test", "--package", "runtime-core"])
-        .args(targets)
+fn miri_test(seed: u64, packages: &[String], targets: &[String], test_args: &[String]) -> Command {
+    let mut cmd = nightly::cargo();
+    cmd.args(["miri", "test"]);
+    for package in packages {
+        cmd.args(["--package", package]);
+    }
+    cmd.args(targets)
         .arg("--")
         .args(test_args)
         .env("CARGO_TARGET_DIR", project_root().join("target/miri"))
-        .env("MIRIFLAGS", miriflags(seed));
+        .env_append(
+            "MIRIFLAGS",
+            &format!("-Zmiri-strict-provenance -Zmiri-disable-isolation -Zmiri-seed={seed}"),
+        );
     cmd
-}
-
-/// The user's test arguments, then `--skip {module}::` for every module of
-/// `modules` but `keep`.
-fn test_args(user: &[String], modules: &[&str], keep: &str) -> Vec<String> {
-    let mut args = user.to_vec();
-    for module in modules.iter().filter(|m| **m != keep) {
-        args.extend(["--skip".to_owned(), format!("{module}::")]);
-    }
-    args
 }
 
 /// The integration test targets of `runtime-core` but `conformance`: the
@@ -149,59 +190,20 @@ fn other_test_targets() -> anyhow::Result<Vec<String>> {
     Ok(names)
 }
 
-fn miriflags(seed: u64) -> String {
-    let ours = format!("-Zmiri-strict-provenance -Zmiri-disable-isolation -Zmiri-seed={seed}");
-    match std::env::var("MIRIFLAGS") {
-        Ok(flags) if !flags.trim().is_empty() => format!("{flags} {ours}"),
-        _ => ours,
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_two_seeds_cover_every_queue() {
+        assert_eq!([conformance_queue(0), other_tests_backend(0)], ["tiny", "mutex"]);
+        assert_eq!([conformance_queue(1), other_tests_backend(1)], ["flume", "crossbeam"]);
     }
-}
 
-/// `cargo +nightly` in the workspace root. Runs the `cargo` proxy from
-/// `PATH`, not `$CARGO` (which is the stable toolchain's cargo binary and
-/// does not understand `+nightly`).
-pub(crate) fn nightly_cargo() -> Command {
-    let mut cmd = Command::new("cargo");
-    cmd.current_dir(project_root()).arg("+nightly");
-    // Variables that pin the stable toolchain would override `+nightly`.
-    cmd.env_remove("RUSTC").env_remove("RUSTDOC").env_remove("RUSTUP_TOOLCHAIN");
-    cmd
-}
-
-/// Checks that the nightly toolchain and `components` are installed; `Err`
-/// lists what is missing.
-pub(crate) fn nightly_components(components: &[&str]) -> Result<(), String> {
-    let output =
-        Command::new("rustup").args(["component", "list", "--installed", "--toolchain", "nightly"]).output();
-    let installed = match output {
-        Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).into_owned(),
-        Ok(_) => return Err("the nightly toolchain (rustup toolchain install nightly)".into()),
-        Err(e) => return Err(format!("rustup ({e})")),
-    };
-    let missing: Vec<&str> = components
-        .iter()
-        .copied()
-        .filter(|c| !installed.lines().any(|line| line == *c || line.starts_with(&format!("{c}-"))))
-        .collect();
-    if missing.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "nightly component(s) {} (rustup component add --toolchain nightly {})",
-            missing.join(", "),
-            missing.join(" ")
-        ))
-    }
-}
-
-/// Reports a missing toolchain: an error, or a skip if `skip` is set.
-pub(crate) fn missing_toolchain(tool: &str, missing: &str, skip: bool) -> anyhow::Result<()> {
-    let message = format!("cargo xtask {tool}: cannot run, missing {missing}");
-    if skip {
-        eprintln!("{message}; skipped (--skip-if-missing)");
-        Ok(())
-    } else {
-        eprintln!("{message}");
-        std::process::exit(2)
+    #[test]
+    fn twelve_seeds_pair_every_queue_with_every_seed_class() {
+        let pairs: std::collections::HashSet<_> =
+            (0..12).map(|s| (conformance_queue(s), other_tests_backend(s))).collect();
+        assert_eq!(pairs.len(), 12);
     }
 }

@@ -17,9 +17,8 @@
 use std::time::Instant;
 
 use crate::{
-    loom::rustflags_with,
-    miri::{missing_toolchain, nightly_cargo, nightly_components},
-    project_root, run_checked,
+    cmd::{EnvExt, project_root, run_checked},
+    nightly,
 };
 
 /// The only target ThreadSanitizer builds are set up for here.
@@ -47,11 +46,11 @@ pub(crate) struct Args {
 }
 
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
-    if let Err(missing) = nightly_components(&["rust-src"]) {
-        return missing_toolchain("tsan", &missing, args.skip_if_missing);
+    if !nightly::ensure("tsan", &["rust-src"], args.skip_if_missing)? {
+        return Ok(());
     }
     let start = Instant::now();
-    let mut cmd = nightly_cargo();
+    let mut cmd = nightly::cargo();
     cmd.args(["test", "-Zbuild-std", "--target", TARGET, "--lib", "--bins", "--tests"]);
     match &args.package {
         Some(package) => cmd.args(["--package", package]),
@@ -59,22 +58,14 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     };
     cmd.arg("--")
         .args(&args.test_args)
-        .env("RUSTFLAGS", rustflags_with("-Zsanitizer=thread"))
-        .env("RUSTDOCFLAGS", "-Zsanitizer=thread")
+        .env_append("RUSTFLAGS", "-Zsanitizer=thread")
+        .env_append("RUSTDOCFLAGS", "-Zsanitizer=thread")
         .env("CARGO_TARGET_DIR", project_root().join("target/tsan"))
-        .env(SLOW_TESTS_ENV, std::env::var(SLOW_TESTS_ENV).unwrap_or_else(|_| SLOW_TESTS_FACTOR.to_owned()))
+        .env_default(SLOW_TESTS_ENV, SLOW_TESTS_FACTOR)
         // Fail on the first report, with the second stack (the other side of
         // the race) included.
-        .env("TSAN_OPTIONS", tsan_options());
+        .env_append("TSAN_OPTIONS", "halt_on_error=1 second_deadlock_stack=1");
     run_checked(&mut cmd)?;
     eprintln!("tsan: clean in {:.1?}", start.elapsed());
     Ok(())
-}
-
-fn tsan_options() -> String {
-    let ours = "halt_on_error=1 second_deadlock_stack=1";
-    match std::env::var("TSAN_OPTIONS") {
-        Ok(opts) if !opts.trim().is_empty() => format!("{opts} {ours}"),
-        _ => ours.to_owned(),
-    }
 }

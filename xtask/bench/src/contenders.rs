@@ -23,18 +23,18 @@ use std::{
     time::Duration,
 };
 
-use queue_crossbeam::CrossbeamQueue;
-use queue_flume::FlumeQueue;
-use queue_mutex::MutexQueue;
-
 use crate::{
     memory,
     tutorial::{Tutorial, TutorialSpawner},
     workloads::{self, Sizes, Workload},
 };
 
-/// Every contender, in the order of the table's columns.
-pub const CONTENDERS: [&str; 6] = ["flume", "crossbeam", "mutex", "tokio", "async-executor", "tutorial"];
+/// Every contender, in the order of the table's columns: this runtime on
+/// each of [`BACKENDS`](backends::BACKENDS), then the references.
+pub const CONTENDERS: [&str; 6] = {
+    let [flume, crossbeam, mutex] = backends::BACKENDS;
+    [flume, crossbeam, mutex, "tokio", "async-executor", "tutorial"]
+};
 
 /// Other names the command line accepts for a contender: `seed` is what
 /// `tutorial` used to be called.
@@ -103,15 +103,15 @@ impl<R: Runner> Contender for Harness<R> {
 /// # Panics
 /// If `name` is not in [`CONTENDERS`] (names are checked when parsing flags).
 pub fn start(name: &str, workers: usize) -> Box<dyn Contender> {
-    match name {
-        "flume" => Box::new(Harness(Ours::<FlumeQueue>::new(workers), workers)),
-        "crossbeam" => Box::new(Harness(Ours::<CrossbeamQueue>::new(workers), workers)),
-        "mutex" => Box::new(Harness(Ours::<MutexQueue>::new(workers), workers)),
+    let ours = backends::with_backend!(name, |Q| {
+        Box::new(Harness(Ours::<Q>::new(workers), workers)) as Box<dyn Contender>
+    });
+    ours.unwrap_or_else(|| match name {
         "tokio" => Box::new(Harness(Tokio::new(workers), workers)),
         "async-executor" => Box::new(Harness(AsyncExecutor::new(workers), workers)),
         "tutorial" => Box::new(Harness(TutorialRunner(Tutorial::new(workers)), workers)),
         other => panic!("unknown contender {other:?} (valid: {})", CONTENDERS.join(", ")),
-    }
+    })
 }
 
 // --- this runtime ---------------------------------------------------------

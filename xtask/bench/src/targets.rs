@@ -4,10 +4,9 @@
 
 use std::fmt::Write as _;
 
-use crate::{report::Results, workloads::Workload};
+use backends::BACKENDS;
 
-/// This runtime's backends (the other contenders are references).
-pub const BACKENDS: [&str; 3] = ["flume", "crossbeam", "mutex"];
+use crate::{report::Results, workloads::Workload};
 
 /// The worker count the targets are set at.
 pub const TARGET_WORKERS: usize = 2;

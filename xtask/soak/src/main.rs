@@ -44,6 +44,7 @@ use std::{
 };
 
 use anyhow::{Context as _, bail, ensure};
+use backends::BACKENDS;
 use clap::Parser;
 use futures_lite::FutureExt as _;
 use runtime_core::{Priority, Queue, Runtime};
@@ -54,8 +55,8 @@ struct Args {
     /// Seconds to soak each backend for.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
-    /// Only this backend (flume, crossbeam or mutex).
-    #[arg(long)]
+    /// Only this backend.
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(BACKENDS))]
     backend: Option<String>,
     /// Random seed (default: from the clock; printed, so a failure can be replayed).
     #[arg(long)]
@@ -65,16 +66,13 @@ struct Args {
     rss_tolerance_mib: u64,
 }
 
-const BACKENDS: [&str; 3] = ["flume", "crossbeam", "mutex"];
-
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let seed = args.seed.unwrap_or_else(|| {
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(1, |d| d.as_nanos() as u64)
     });
     let backends: Vec<&str> = match &args.backend {
-        Some(b) if BACKENDS.contains(&b.as_str()) => vec![b.as_str()],
-        Some(b) => bail!("unknown backend {b:?}: expected one of {BACKENDS:?}"),
+        Some(backend) => vec![backend.as_str()],
         None => BACKENDS.to_vec(),
     };
     quiet_soak_panics();
@@ -135,12 +133,8 @@ struct Totals {
 }
 
 fn soak_backend(backend: &str, duration: Duration, rng: &mut Rng) -> anyhow::Result<Totals> {
-    match backend {
-        "flume" => soak::<queue_flume::FlumeQueue>(duration, rng),
-        "crossbeam" => soak::<queue_crossbeam::CrossbeamQueue>(duration, rng),
-        "mutex" => soak::<queue_mutex::MutexQueue>(duration, rng),
-        other => bail!("unknown backend {other}"),
-    }
+    backends::with_backend!(backend, |Q| soak::<Q>(duration, rng))
+        .unwrap_or_else(|| bail!("unknown backend {backend}"))
 }
 
 fn soak<Q: Queue>(duration: Duration, rng: &mut Rng) -> anyhow::Result<Totals> {
