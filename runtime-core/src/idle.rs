@@ -140,6 +140,29 @@ impl Idle {
         }
     }
 
+    /// Worker `index` is dying mid-protocol (a panicking backend): takes it
+    /// off the sleepers list if it is there, and out of the searchers if it
+    /// was one, or was counted as one by a notifier that woke it. Like
+    /// `stop_searching`, wakes another worker if it was the last searcher,
+    /// so that no push is left with nobody looking.
+    pub(crate) fn abandon(&self, index: usize, searching: bool) {
+        let mut sleepers = self.sleepers.lock();
+        let was_searching = match sleepers.iter().position(|&i| i == index) {
+            Some(pos) => {
+                sleepers.swap_remove(pos);
+                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+                false
+            }
+            // Registered, then removed by a notifier that counted it as
+            // searching; or searching all along.
+            None => true,
+        };
+        drop(sleepers);
+        if (was_searching || searching) && self.stop_searching() {
+            self.notify_one();
+        }
+    }
+
     /// Parks worker `index` until it is notified (or a stale token wakes it).
     pub(crate) fn park(&self, index: usize) {
         self.parkers[index].park();

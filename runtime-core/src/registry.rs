@@ -13,17 +13,24 @@
 //! Registration happens on the worker that polled the task, in that worker's
 //! own shard; removal is from the same shard, usually by the same worker.
 //!
+//! An entry lives exactly as long as its task's future: `close` takes the
+//! wakers out but leaves the entries, and only the task's own wrapper removes
+//! its entry, when it drops the future. So [`Registry::len`] counts the
+//! registered futures still alive, which is how the shutdown drain knows that
+//! a wake is still in flight (see "Shutdown" in `scheduler.rs`).
+//!
 //! Protocol:
 //! - `insert` checks `closed` under the shard lock, so an insert either lands
-//!   before `close` drains that shard (and is woken by it) or is refused; a
-//!   refused task wakes itself, so that the drain (or, once drained, the
-//!   schedule function) drops it.
-//! - `close` sets `closed` and takes every waker out of each shard under its
-//!   lock, then the caller wakes them with no lock held (a wake may drop a
-//!   future, whose destructor may wake or spawn again, re-entering the
-//!   registry).
-//! - `remove` of a key that `close` already took is a no-op: after `close`
-//!   nothing is inserted again, so keys are never reused afterwards.
+//!   before `close` takes that shard's wakers (and is woken by the caller) or
+//!   is refused; a refused task wakes itself, so that the drain (or, once
+//!   drained, the schedule function) drops it.
+//! - `close` sets `closed` and takes every waker still in each shard under
+//!   its lock, then the caller wakes them with no lock held (a wake may drop
+//!   a future, whose destructor may wake or spawn again, re-entering the
+//!   registry). Calling it again takes nothing more: nothing is inserted
+//!   after the first call.
+//! - `remove` frees the entry, whether or not `close` took its waker; keys
+//!   are never reused while their task lives.
 
 use std::{num::NonZeroU64, task::Waker};
 
@@ -52,7 +59,9 @@ impl Key {
 #[derive(Debug, Default)]
 struct Shard {
     closed: bool,
-    wakers: Slab<Waker>,
+    /// One entry per registered task whose future is alive; `None` once
+    /// `close` took the waker.
+    wakers: Slab<Option<Waker>>,
 }
 
 #[derive(Debug)]
@@ -74,27 +83,31 @@ impl Registry {
         if guard.closed {
             return Err(waker);
         }
-        Ok(Key::new(shard, guard.wakers.insert(waker)))
+        Ok(Key::new(shard, guard.wakers.insert(Some(waker))))
     }
 
-    /// Removes a task's entry; a no-op if `close` already took it.
+    /// Removes a task's entry: its future has been dropped.
     pub(crate) fn remove(&self, key: Key) {
         let waker = self.shards[key.shard()].lock().wakers.try_remove(key.slot());
         // Dropped with no lock held: dropping a waker may free the task.
         drop(waker);
     }
 
-    /// Closes the registry (nothing is inserted any more) and returns every
-    /// waker it held. The caller wakes them with no lock held.
+    /// Closes the registry (nothing is inserted any more) and takes every
+    /// waker it still holds, leaving the entries. The caller wakes them with
+    /// no lock held.
     pub(crate) fn close(&self) -> Vec<Waker> {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
             let mut guard = shard.lock();
             guard.closed = true;
-            let wakers = std::mem::take(&mut guard.wakers);
-            drop(guard);
-            all.extend(wakers.into_iter().map(|(_, w)| w));
+            all.extend(guard.wakers.iter_mut().filter_map(|(_, waker)| waker.take()));
         }
         all
+    }
+
+    /// The number of registered tasks whose future is still alive.
+    pub(crate) fn len(&self) -> usize {
+        self.shards.iter().map(|shard| shard.lock().wakers.len()).sum()
     }
 }

@@ -10,7 +10,7 @@ use crate::{
     metrics::Metrics,
     queue::{Priority, Queue},
     scheduler::Shared,
-    sync::{Arc, Mutex, thread},
+    sync::{Arc, thread},
     task::Task,
     worker,
 };
@@ -42,7 +42,10 @@ use crate::{
 pub struct Runtime<Q: Queue> {
     shared: Arc<Shared<Q>>,
     handle: Handle,
-    threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    threads: Vec<thread::JoinHandle<()>>,
+    /// Set by the first shutdown (explicit or in `drop`): the runtime may
+    /// also have been *closed* by a dying worker, which joins nothing.
+    shut_down: bool,
 }
 
 impl<Q: Queue> fmt::Debug for Runtime<Q> {
@@ -88,7 +91,7 @@ impl<Q: Queue> Runtime<Q> {
                 Err(error) => {
                     // Stop the workers already started; the ones never started
                     // still count on the exit latch, so count them out here.
-                    let runtime = Runtime { shared, handle, threads: Mutex::new(threads) };
+                    let runtime = Runtime { shared, handle, threads, shut_down: false };
                     for _ in index..workers {
                         runtime.shared.exit.count_down();
                     }
@@ -97,7 +100,7 @@ impl<Q: Queue> Runtime<Q> {
                 }
             }
         }
-        Ok(Runtime { shared, handle, threads: Mutex::new(threads) })
+        Ok(Runtime { shared, handle, threads, shut_down: false })
     }
 
     /// Spawns a `Low`-priority task. Await the returned [`Task`] for its
@@ -154,16 +157,29 @@ impl<Q: Queue> Runtime<Q> {
         self.shared.metrics()
     }
 
-    /// Shuts the runtime down, waiting at most `timeout` for workers to
-    /// finish the tasks they are polling. Tasks still pending are dropped;
-    /// a worker stuck in a task that never yields is left to finish on its
-    /// own (it exits as soon as that poll returns).
-    pub fn shutdown_timeout(self, timeout: Duration) {
+    /// Shuts the runtime down, waiting at most `timeout` for the workers to
+    /// finish the polls they are in.
+    ///
+    /// What it guarantees when it returns:
+    /// - no task is polled again, and spawns are refused (their `Task`s
+    ///   report cancellation);
+    /// - if every worker exited within `timeout`, every future of the runtime
+    ///   has been dropped, exactly as when the runtime is dropped;
+    /// - otherwise (a task blocks inside its poll, or `timeout` is zero and
+    ///   the workers had not exited yet) the worker threads are detached, and
+    ///   every future has been dropped except those that the workers still
+    ///   running hold: the task each is polling, or a batch it is moving
+    ///   between queues. Each of those is dropped by that worker as soon as
+    ///   that step ends (a poll that never returns keeps its future). See
+    ///   "What shutdown promises" in the scheduler's docs for the one race
+    ///   this cannot rule out.
+    pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));
     }
 
-    fn shutdown(&self, timeout: Option<Duration>) {
-        let threads = std::mem::take(&mut *self.threads.lock());
+    fn shutdown(&mut self, timeout: Option<Duration>) {
+        self.shut_down = true;
+        let threads = std::mem::take(&mut self.threads);
         self.shared.close();
         if context::is_worker() {
             // Dropped on a worker thread: one of ours cannot wait for itself,
@@ -174,20 +190,22 @@ impl<Q: Queue> Runtime<Q> {
         }
         if self.shared.exit.wait(timeout) {
             for thread in threads {
-                // Workers catch task panics; a join error would be a bug in
-                // the runtime itself, which shutdown must not turn into a panic.
+                // A worker that died (a panicking backend) already closed the
+                // runtime and said why on stderr; shutdown does not turn that
+                // into a second panic here.
                 let _ = thread.join();
             }
         }
-        // Idempotent: the last worker out also drains.
+        // Idempotent: the last worker out also drains. Workers still running
+        // are polling, or about to exit.
         let _current = context::enter_current(self.handle.clone());
-        self.shared.drain();
+        self.shared.drain(self.shared.exit.count());
     }
 }
 
 impl<Q: Queue> Drop for Runtime<Q> {
     fn drop(&mut self) {
-        if !self.shared.is_closed() {
+        if !self.shut_down {
             self.shutdown(None);
         }
     }

@@ -157,6 +157,37 @@ impl Parker {
     }
 }
 
+/// Waits a little, longer each call: for a thread that must let another one
+/// finish a short step (a wake between async-task's state change and the
+/// schedule function's push). Under loom it only yields, so that the model
+/// explores the other thread's step.
+#[derive(Debug)]
+pub(crate) struct Backoff {
+    step: u32,
+}
+
+impl Backoff {
+    /// Steps that yield before the waits start sleeping.
+    #[cfg(not(loom))]
+    const YIELDS: u32 = 16;
+
+    pub(crate) fn new() -> Self {
+        Self { step: 0 }
+    }
+
+    /// Yields the thread, or from the seventeenth call on sleeps (up to 1 ms).
+    pub(crate) fn snooze(&mut self) {
+        self.step = self.step.saturating_add(1);
+        #[cfg(not(loom))]
+        if self.step > Self::YIELDS {
+            let micros = 1u64 << (self.step - Self::YIELDS).min(10);
+            std::thread::sleep(Duration::from_micros(micros));
+            return;
+        }
+        thread::yield_now();
+    }
+}
+
 /// Counts running workers down to zero; `wait_timeout` waits for zero.
 #[derive(Debug)]
 pub(crate) struct Latch {
@@ -179,6 +210,11 @@ impl Latch {
             self.condvar.notify_all();
         }
         last
+    }
+
+    /// The count now: workers still running.
+    pub(crate) fn count(&self) -> usize {
+        *self.count.lock()
     }
 
     /// Waits until the count is zero or `timeout` has passed (`None`: no

@@ -57,6 +57,11 @@ impl<T> Task<T> {
 
     /// Cancels the task and waits until it has stopped. Returns its output if
     /// it had already finished, `None` otherwise.
+    ///
+    /// # Panics
+    /// If the task had already panicked, that panic resumes here, as it
+    /// would when awaiting the task: a panic is never silently dropped by
+    /// the one place that asked for the task's outcome.
     pub async fn cancel(self) -> Option<T> {
         self.inner.cancel().await
     }
@@ -81,8 +86,9 @@ impl<T> Future for Task<T> {
             Poll::Ready(Some(output)) => Poll::Ready(output),
             Poll::Ready(None) => panic!(
                 "runtime_core::Task: the task was cancelled before it finished \
-                 (its runtime shut down, or it was spawned after shutdown); \
-                 use Task::fallible() to get None instead of this panic"
+                 (its runtime shut down, or closed because a worker died, or the task \
+                 was spawned after shutdown); use Task::fallible() to get None instead \
+                 of this panic"
             ),
             Poll::Pending => Poll::Pending,
         }
@@ -107,7 +113,8 @@ impl<T> FallibleTask<T> {
         self.inner.detach();
     }
 
-    /// Cancels the task and waits until it has stopped.
+    /// Cancels the task and waits until it has stopped; like
+    /// [`Task::cancel`] (a panic of the task resumes here).
     pub async fn cancel(self) -> Option<T> {
         self.inner.cancel().await
     }

@@ -26,8 +26,22 @@
 //! On exit (after shutdown) the worker counts itself out on the runtime's
 //! exit latch; the last worker out drains the queues, since the thread that
 //! dropped the runtime may be a worker that cannot wait for itself.
+//!
+//! A worker dies only if the runtime's own machinery panics: a `Queue`
+//! backend that breaks its contract (task panics, destructors included, are
+//! caught). A dying worker leaves the idle protocol's counts as they would be
+//! had it parked (it stops searching, and leaves the sleepers list), then
+//! closes the runtime: a runtime never runs on silently short-handed, nor
+//! drains itself while still open. Spawns are then refused and every pending
+//! `Task` reports cancellation, the backend's panic message is on stderr,
+//! and `Handle::is_shutdown` says `true`. The last worker out drains inside
+//! `catch_unwind`, since a backend that panicked once may panic again while
+//! the thread is already unwinding.
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
+    thread,
+};
 
 use crate::{
     context,
@@ -58,6 +72,8 @@ struct Worker<Q> {
     searching: bool,
     /// The last poll ended with the task waking itself (it yielded).
     yielded: bool,
+    /// Between `Idle::register` and `Idle::unregister` in `park`.
+    registered: bool,
     /// `Shared::injected` when this worker last emptied its view of the
     /// shared queues.
     injected_seen: usize,
@@ -80,6 +96,7 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
         lifo_streak: 0,
         searching: false,
         yielded: false,
+        registered: false,
         injected_seen: 0,
     };
     worker.run_loop();
@@ -93,13 +110,41 @@ struct ExitGuard<Q: Queue> {
 
 impl<Q: Queue> Drop for ExitGuard<Q> {
     fn drop(&mut self) {
+        let dying = thread::panicking();
+        if dying {
+            // Never a half-state: see the module docs.
+            self.shared.close();
+        }
         if self.shared.exit.count_down() {
             // The last worker out: nothing can push to a local queue any
             // more. The runtime is current, so that destructors the drain
             // runs may still spawn (and get cancelled tasks).
             let _current = context::enter_current(self.handle.clone());
-            self.shared.drain();
+            if dying {
+                // A second panic while unwinding would abort the process.
+                let _ = catch_unwind(AssertUnwindSafe(|| self.shared.drain(0)));
+            } else {
+                self.shared.drain(0);
+            }
         }
+    }
+}
+
+impl<Q> Drop for Worker<Q> {
+    /// Gives back the worker's place in the idle protocol: needed when it
+    /// unwinds mid-loop (a panicking backend); harmless after a normal exit
+    /// (it leaves the loop counted as a searcher, and the runtime is closed).
+    fn drop(&mut self) {
+        if self.in_idle_protocol() {
+            self.shared.idle.abandon(self.index, self.searching);
+        }
+    }
+}
+
+impl<Q> Worker<Q> {
+    /// Whether this worker is counted as searching or sleeping.
+    fn in_idle_protocol(&self) -> bool {
+        self.searching || self.registered
     }
 }
 
@@ -156,7 +201,7 @@ impl<Q: Queue> Worker<Q> {
                 {
                     // Only stealable now: make sure somebody is looking if a
                     // worker sleeps (as in `take`).
-                    shared.idle.notify_one();
+                    shared.notify_after_push();
                     left |= !shared_queue.is_empty();
                 }
             }
@@ -169,7 +214,7 @@ impl<Q: Queue> Worker<Q> {
         let high_waiting = shared.high_queued.load(Ordering::Relaxed) != 0;
         if high_waiting && (self.high_streak < HIGH_STREAK || !self.low_waiting()) {
             if let Some(r) = self.take(Priority::High) {
-                self.high_streak += 1;
+                self.high_streak = self.high_streak.saturating_add(1);
                 return Some((r, Priority::High));
             }
         }
@@ -212,8 +257,9 @@ impl<Q: Queue> Worker<Q> {
         let share = self.fair_share(shared_queue);
         if share > 0 && shared_queue.steal_into(local, share) > 0 {
             // Those tasks are now only reachable by stealing: make sure
-            // somebody is looking if a worker sleeps.
-            shared.idle.notify_one();
+            // somebody is looking if a worker sleeps. (And like every push,
+            // a batch that lands after the final drain is drained here.)
+            shared.notify_after_push();
         }
         Some(first)
     }
@@ -260,6 +306,8 @@ impl<Q: Queue> Worker<Q> {
                 let moved = from.steal_into(&mine.queues[p.index()], want);
                 if moved > 0 {
                     shared.count(self.index, Counter::Steals, moved as u64);
+                    // A push like any other: see `take`.
+                    shared.notify_after_push();
                     if let Some(r) = mine.queues[p.index()].pop() {
                         return Some((r, p));
                     }
@@ -305,11 +353,45 @@ impl<Q: Queue> Worker<Q> {
         let shared = &*self.shared;
         shared.idle.register(self.index, self.searching);
         self.searching = false;
+        self.registered = true;
         if !shared.is_closed() && !shared.has_work() {
             shared.count(self.index, Counter::Parks, 1);
             shared.idle.park(self.index);
         }
         shared.idle.unregister(self.index);
+        self.registered = false;
         self.searching = true;
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::*;
+    use crate::tests::TestQueue;
+
+    /// A worker that has run `u32::MAX` `High` tasks in a row takes one more
+    /// without overflowing its streak (a debug build used to panic there,
+    /// outside any `catch_unwind`, killing the worker).
+    #[test]
+    fn high_streak_saturates() {
+        let shared = Arc::new(Shared::<TestQueue>::new(usize::MAX, 1));
+        let mut worker = Worker {
+            shared: shared.clone(),
+            index: 0,
+            tick: 0,
+            high_streak: u32::MAX,
+            lifo_streak: 0,
+            searching: false,
+            yielded: false,
+            registered: false,
+            injected_seen: 0,
+            rng: 1,
+        };
+        let (runnable, task) = async_task::spawn(async {}, |_| {});
+        shared.locals[0].queues[Priority::High.index()].push(runnable);
+        shared.high_queued.fetch_add(1, Ordering::Relaxed);
+        let (next, priority) = worker.next_task().expect("the High task");
+        assert_eq!((priority, worker.high_streak), (Priority::High, u32::MAX));
+        drop((next, task));
     }
 }

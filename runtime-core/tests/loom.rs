@@ -294,7 +294,8 @@ fn two_workers_steal_from_a_blocked_third() {
 /// The shape of the three models below: a one-worker runtime with one task
 /// parked forever, whose waker another thread takes and hands to `use_waker`
 /// while the main thread drops the runtime. The future must be dropped
-/// exactly once, nothing may leak or deadlock.
+/// exactly once, by the time `drop(rt)` returns (so never inside the other
+/// thread's `wake()`); nothing may leak or deadlock.
 fn waker_races_runtime_drop(use_waker: fn(Waker)) {
     model(move || {
         let rt = runtime(1);
@@ -310,8 +311,17 @@ fn waker_races_runtime_drop(use_waker: fn(Waker)) {
             }
         });
         drop(rt);
+        // Checked before joining the holder: a wake in flight (async-task
+        // marked the task scheduled, the push not done yet) must not escape
+        // the drain and leave the future to be dropped inside the holder's
+        // `wake()` after `drop(rt)` returned.
+        let at_return = drops.load(Ordering::SeqCst);
         holder.join().unwrap();
-        assert_eq!(drops.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            (at_return, drops.load(Ordering::SeqCst)),
+            (1, 1),
+            "(dropped when drop(rt) returned, dropped in all)"
+        );
         // A re-poll before shutdown may have left another waker: free it, or
         // loom reports the runtime's state as leaked.
         drop(slot.take());

@@ -1,0 +1,245 @@
+//! Code that misbehaves never aborts the process or hangs the runtime, on
+//! every backend: futures that panic in `Drop` (on completion, on cancel, at
+//! shutdown), and a backend that panics inside a worker.
+//!
+//! Before the task wrapper dropped futures inside its own `catch_unwind`,
+//! each destructor check here aborted the whole test binary (async-task drops
+//! futures under an abort-on-panic guard); before a dying worker closed the
+//! runtime, `worker_death_closes_the_runtime` aborted too ("panic in a
+//! destructor during cleanup").
+#![cfg(not(loom))]
+
+use std::{
+    any::TypeId,
+    collections::HashMap,
+    future::Future,
+    panic::{AssertUnwindSafe, catch_unwind},
+    pin::Pin,
+    sync::{
+        Arc, LazyLock, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+    task::{Context, Poll},
+    thread,
+    time::{Duration, Instant},
+};
+
+use runtime_core::{Queue, Runnable, Runtime, testing::within};
+
+macro_rules! per_backend {
+    ($($backend:ident => $queue:ty),* $(,)?) => {
+        $(
+            mod $backend {
+                per_backend!(@tests $queue;
+                    destructor_panic_on_cancel_is_contained,
+                    destructor_panics_at_shutdown_are_contained,
+                    destructor_panic_after_completion_reaches_the_awaiter,
+                    poll_panic_wins_over_destructor_panic,
+                    cancel_of_a_panicked_task_resumes_the_panic,
+                    worker_death_closes_the_runtime,
+                );
+            }
+        )*
+    };
+    (@tests $queue:ty; $($name:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $name() {
+                super::$name::<$queue>();
+            }
+        )*
+    };
+}
+
+per_backend! {
+    flume => queue_flume::FlumeQueue,
+    crossbeam => queue_crossbeam::CrossbeamQueue,
+    mutex => queue_mutex::MutexQueue,
+}
+
+// ------------------------------------------------------------- helpers
+
+fn runtime<Q: Queue>(workers: usize) -> Runtime<Q> {
+    Runtime::builder().worker_threads(workers).build().unwrap()
+}
+
+fn message(payload: &(dyn std::any::Any + Send)) -> String {
+    runtime_core::testing::panic_message(payload)
+}
+
+/// Panics with `msg` when dropped.
+struct PanicOnDrop(&'static str);
+
+impl Drop for PanicOnDrop {
+    fn drop(&mut self) {
+        panic!("{}", self.0);
+    }
+}
+
+/// Ready (with `()`) on its first poll unless `pending`; panics on drop.
+struct Bomb {
+    pending: bool,
+    panic_in_poll: bool,
+    _fuse: PanicOnDrop,
+}
+
+impl Future for Bomb {
+    type Output = u32;
+    fn poll(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<u32> {
+        if self.panic_in_poll {
+            panic!("boom in poll");
+        }
+        if self.pending { Poll::Pending } else { Poll::Ready(7) }
+    }
+}
+
+fn bomb(pending: bool, panic_in_poll: bool, msg: &'static str) -> Bomb {
+    Bomb { pending, panic_in_poll, _fuse: PanicOnDrop(msg) }
+}
+
+fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !cond() {
+        assert!(Instant::now() < deadline, "timed out waiting until {what}");
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+// --------------------------------------------------------------- checks
+
+/// A pending task is cancelled (its `Task` dropped); its future panics in
+/// `Drop`. Contained, counted, and the runtime carries on.
+fn destructor_panic_on_cancel_is_contained<Q: Queue>() {
+    within(20, "a destructor panicking on cancel", || {
+        let rt = runtime::<Q>(2);
+        let task = rt.spawn(bomb(true, false, "boom on cancel"));
+        wait_until("the task was polled", || rt.metrics().polls >= 1);
+        drop(task);
+        wait_until("the cancel was counted", || rt.metrics().cancelled == 1);
+        let m = rt.metrics();
+        assert_eq!((m.drop_panics, m.panicked, m.live_tasks), (1, 0, 0), "{m:?}");
+        assert_eq!(rt.block_on(rt.spawn(async { 5 })), 5, "the runtime carries on");
+    });
+}
+
+/// Pending tasks whose futures panic in `Drop` when shutdown drops them:
+/// `drop(rt)` returns and counts each.
+fn destructor_panics_at_shutdown_are_contained<Q: Queue>() {
+    within(20, "destructors panicking at shutdown", || {
+        let rt = runtime::<Q>(2);
+        for _ in 0..10 {
+            rt.spawn(bomb(true, false, "boom at shutdown")).detach();
+        }
+        wait_until("every task was polled", || rt.metrics().polls >= 10);
+        let handle = rt.handle();
+        drop(rt);
+        let m = handle.metrics();
+        assert_eq!((m.cancelled, m.drop_panics, m.live_tasks), (10, 10, 0), "{m:?}");
+    });
+}
+
+/// A future completes, then panics in `Drop`: the task panicked, and the
+/// awaiter gets that panic rather than the output.
+fn destructor_panic_after_completion_reaches_the_awaiter<Q: Queue>() {
+    within(20, "a destructor panicking after completion", || {
+        let rt = runtime::<Q>(2);
+        let task = rt.spawn(bomb(false, false, "boom after ready"));
+        let err = catch_unwind(AssertUnwindSafe(|| rt.block_on(task))).expect_err("the awaiter must panic");
+        assert_eq!(message(&*err), "boom after ready");
+        let m = rt.metrics();
+        assert_eq!((m.panicked, m.completed, m.drop_panics), (1, 0, 0), "{m:?}");
+    });
+}
+
+/// The poll panics and then the destructor panics too: the awaiter gets the
+/// poll's panic; the destructor's is contained and counted.
+fn poll_panic_wins_over_destructor_panic<Q: Queue>() {
+    within(20, "a destructor panicking after a poll panicked", || {
+        let rt = runtime::<Q>(2);
+        let task = rt.spawn(bomb(false, true, "boom in drop"));
+        let err = catch_unwind(AssertUnwindSafe(|| rt.block_on(task))).expect_err("the awaiter must panic");
+        assert_eq!(message(&*err), "boom in poll");
+        wait_until("the panic was counted", || rt.metrics().panicked == 1);
+        assert_eq!(rt.metrics().drop_panics, 1);
+    });
+}
+
+/// `Task::cancel` on a task that already panicked re-raises its panic, as
+/// awaiting it would (the documented behaviour).
+fn cancel_of_a_panicked_task_resumes_the_panic<Q: Queue>() {
+    within(20, "cancel of a panicked task", || {
+        let rt = runtime::<Q>(2);
+        let task = rt.spawn(async { panic!("boom before cancel") });
+        wait_until("the task panicked", || rt.metrics().panicked == 1);
+        let err = catch_unwind(AssertUnwindSafe(|| rt.block_on(task.cancel()))).expect_err("cancel must re-raise");
+        assert_eq!(message(&*err), "boom before cancel");
+        // A task that finished normally hands its output to `cancel`.
+        let done = rt.spawn(async { 3 });
+        wait_until("the task completed", || rt.metrics().completed == 1);
+        assert_eq!(rt.block_on(done.cancel()), Some(3));
+    });
+}
+
+// ------------------------------------------------ a backend that panics
+
+/// Per wrapped backend type (the three backends' tests run in parallel).
+fn armed<Q: 'static>() -> Arc<AtomicBool> {
+    static ARMED: LazyLock<Mutex<HashMap<TypeId, Arc<AtomicBool>>>> = LazyLock::new(Default::default);
+    ARMED.lock().unwrap().entry(TypeId::of::<Q>()).or_default().clone()
+}
+
+/// A backend `Q` whose next `pop` panics once armed.
+struct Exploding<Q> {
+    inner: Q,
+    armed: Arc<AtomicBool>,
+}
+
+impl<Q: Queue> Queue for Exploding<Q> {
+    fn new() -> Self {
+        Exploding { inner: Q::new(), armed: armed::<Q>() }
+    }
+    fn push(&self, runnable: Runnable) {
+        self.inner.push(runnable);
+    }
+    fn pop(&self) -> Option<Runnable> {
+        if self.armed.swap(false, Ordering::SeqCst) {
+            panic!("a broken queue backend");
+        }
+        self.inner.pop()
+    }
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+/// A backend panics inside a worker, with one worker (the last one dies:
+/// it used to drain a live runtime and abort on a debug assertion) and with
+/// two (the dead one was counted as searching, so the healthy one was never
+/// woken again). Either way the runtime closes visibly: `is_shutdown` says
+/// so, pending tasks report cancellation, later spawns are refused, and
+/// dropping it returns.
+fn worker_death_closes_the_runtime<Q: Queue>() {
+    within(30, "a worker killed by its backend", || {
+        for workers in [1, 2] {
+            let rt = runtime::<Exploding<Q>>(workers);
+            let handle = rt.handle();
+            assert_eq!(rt.block_on(rt.spawn(async { 1 })), 1);
+            let pending = rt.spawn(std::future::pending::<()>()).fallible();
+            armed::<Q>().store(true, Ordering::SeqCst);
+            // Every worker pops again: each gets a task.
+            let tasks: Vec<_> = (0..4).map(|i| rt.spawn(async move { i }).fallible()).collect();
+            wait_until("the runtime reports that it closed", || handle.is_shutdown());
+            assert!(!armed::<Q>().load(Ordering::SeqCst), "a worker popped");
+            assert_eq!(rt.block_on(pending), None, "a pending task reports cancellation");
+            // Tasks spawned just before may have run or been cancelled;
+            // none is left hanging.
+            for task in tasks {
+                let _ = rt.block_on(task);
+            }
+            assert_eq!(rt.block_on(rt.spawn(async { 2 }).fallible()), None, "spawns are refused");
+            drop(rt);
+            let m = handle.metrics();
+            assert_eq!(m.live_tasks, 0, "{workers} workers: {m:?}");
+        }
+    });
+}
