@@ -48,14 +48,24 @@ use crossbeam_utils::CachePadded;
 
 use crate::sync::{AtomicUsize, Mutex, Ordering, Parker, fence};
 
+/// # Invariants
+/// Every access to the two counters is `SeqCst`: they take part in the
+/// Dekker pair (push; fence; read counters) against (count myself; fence;
+/// re-check queues), which needs one total order over both sides' accesses.
 #[derive(Debug)]
 pub(crate) struct Idle {
-    /// Workers currently searching for work.
+    /// Workers searching, or woken by a notifier and about to search. Raised
+    /// by `try_start_searching`, `unregister` and `notify_one` (for the worker
+    /// it wakes), lowered by `stop_searching`, `register` and `abandon`.
     num_searching: CachePadded<AtomicUsize>,
-    /// `sleepers.len()`, readable without the lock.
+    /// Always `sleepers.len()`, changed only under the `sleepers` lock;
+    /// readable without it, so that `notify_one` costs no lock when nobody
+    /// sleeps.
     num_sleeping: CachePadded<AtomicUsize>,
-    /// Indices of sleeping workers, most recent last.
+    /// Indices of registered sleepers, most recent last; each index at most
+    /// once.
     sleepers: Mutex<Vec<usize>>,
+    /// One per worker; its token is sticky (see [`Parker`]).
     parkers: Box<[CachePadded<Parker>]>,
 }
 
@@ -76,20 +86,27 @@ impl Idle {
     /// Wakes one sleeping worker if nobody is searching. Call after pushing
     /// work that another worker could take. Returns whether it woke one.
     pub(crate) fn notify_one(&self) -> bool {
-        // Pairs with the fence in the parking path: our push is ordered
-        // before the loads below.
+        // Pairs with the fence at the end of `register`: the caller's push
+        // is ordered before the two loads below, so either they see the
+        // registering worker counted (and we wake it, or a searcher that
+        // will re-check), or that worker's re-check sees the push.
         fence(Ordering::SeqCst);
+        // Pair with the `fetch_add`s of `try_start_searching` / `unregister`
+        // and with `register`'s increment of `num_sleeping`.
         if self.num_searching.load(Ordering::SeqCst) != 0 || self.num_sleeping.load(Ordering::SeqCst) == 0 {
             return false;
         }
         let mut sleepers = self.sleepers.lock();
-        // Another notifier may have woken a searcher since the check above.
+        // Another notifier may have woken a searcher since the check above
+        // (its increment below happened under this lock).
         if self.num_searching.load(Ordering::SeqCst) != 0 {
             return false;
         }
         let Some(index) = sleepers.pop() else {
             return false;
         };
+        // Under the lock, so that `num_sleeping == sleepers.len()` holds and
+        // the woken worker is a searcher from the moment of the decision.
         self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
         self.num_searching.fetch_add(1, Ordering::SeqCst);
         drop(sleepers);
@@ -99,10 +116,14 @@ impl Idle {
 
     /// Becomes a searcher unless half the workers already are.
     pub(crate) fn try_start_searching(&self) -> bool {
+        // A heuristic cap, not a protocol step: two workers racing here may
+        // both pass it, which only means one more searcher.
         let searching = self.num_searching.load(Ordering::SeqCst);
         if 2 * searching >= self.workers().max(2) {
             return false;
         }
+        // Read by `notify_one`: while this is non-zero nobody is woken,
+        // since this searcher will look (and re-check before it parks).
         self.num_searching.fetch_add(1, Ordering::SeqCst);
         true
     }
@@ -110,6 +131,8 @@ impl Idle {
     /// A searcher found work. Returns `true` if it was the last searcher (the
     /// caller should then `notify_one`, so that someone keeps looking).
     pub(crate) fn stop_searching(&self) -> bool {
+        // The read-modify-write tells exactly one caller that it was the
+        // last, even when searchers stop at the same moment.
         self.num_searching.fetch_sub(1, Ordering::SeqCst) == 1
     }
 
@@ -123,8 +146,9 @@ impl Idle {
             self.num_searching.fetch_sub(1, Ordering::SeqCst);
         }
         drop(sleepers);
-        // Pairs with the fence in `notify_one`: the registration above is
-        // ordered before the caller's re-check of the queues.
+        // Pairs with the fence at the start of `notify_one`: the counts
+        // written above are ordered before the caller's re-check of the
+        // queues (the other half of the Dekker pair).
         fence(Ordering::SeqCst);
     }
 
