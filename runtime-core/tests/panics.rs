@@ -10,13 +10,11 @@
 #![cfg(not(loom))]
 
 use std::{
-    any::TypeId,
-    collections::HashMap,
     future::Future,
     panic::{AssertUnwindSafe, catch_unwind},
     pin::Pin,
     sync::{
-        Arc, LazyLock, Mutex,
+        Arc,
         atomic::{AtomicBool, Ordering},
     },
     task::{Context, Poll},
@@ -26,36 +24,16 @@ use std::{
 
 use runtime_core::{Queue, Runnable, Runtime, testing::within};
 
-macro_rules! per_backend {
-    ($($backend:ident => $queue:ty),* $(,)?) => {
-        $(
-            mod $backend {
-                per_backend!(@tests $queue;
-                    destructor_panic_on_cancel_is_contained,
-                    destructor_panics_at_shutdown_are_contained,
-                    destructor_panic_after_completion_reaches_the_awaiter,
-                    poll_panic_wins_over_destructor_panic,
-                    cancel_of_a_panicked_task_resumes_the_panic,
-                    worker_death_closes_the_runtime,
-                );
-            }
-        )*
-    };
-    (@tests $queue:ty; $($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                super::$name::<$queue>();
-            }
-        )*
-    };
-}
+mod common;
 
-per_backend! {
-    flume => queue_flume::FlumeQueue,
-    crossbeam => queue_crossbeam::CrossbeamQueue,
-    mutex => queue_mutex::MutexQueue,
-}
+common::per_backend!(
+    destructor_panic_on_cancel_is_contained,
+    destructor_panics_at_shutdown_are_contained,
+    destructor_panic_after_completion_reaches_the_awaiter,
+    poll_panic_wins_over_destructor_panic,
+    cancel_of_a_panicked_task_resumes_the_panic,
+    worker_death_closes_the_runtime,
+);
 
 // ------------------------------------------------------------- helpers
 
@@ -171,7 +149,8 @@ fn cancel_of_a_panicked_task_resumes_the_panic<Q: Queue>() {
         let rt = runtime::<Q>(2);
         let task = rt.spawn(async { panic!("boom before cancel") });
         wait_until("the task panicked", || rt.metrics().panicked == 1);
-        let err = catch_unwind(AssertUnwindSafe(|| rt.block_on(task.cancel()))).expect_err("cancel must re-raise");
+        let err =
+            catch_unwind(AssertUnwindSafe(|| rt.block_on(task.cancel()))).expect_err("cancel must re-raise");
         assert_eq!(message(&*err), "boom before cancel");
         // A task that finished normally hands its output to `cancel`.
         let done = rt.spawn(async { 3 });
@@ -182,10 +161,9 @@ fn cancel_of_a_panicked_task_resumes_the_panic<Q: Queue>() {
 
 // ------------------------------------------------ a backend that panics
 
-/// Per wrapped backend type (the three backends' tests run in parallel).
+/// Whether the next `pop` of an `Exploding<Q>` panics.
 fn armed<Q: 'static>() -> Arc<AtomicBool> {
-    static ARMED: LazyLock<Mutex<HashMap<TypeId, Arc<AtomicBool>>>> = LazyLock::new(Default::default);
-    ARMED.lock().unwrap().entry(TypeId::of::<Q>()).or_default().clone()
+    common::per_queue_type::<Q, AtomicBool>()
 }
 
 /// A backend `Q` whose next `pop` panics once armed.

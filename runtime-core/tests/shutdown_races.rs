@@ -10,12 +10,10 @@
 #![cfg(not(loom))]
 
 use std::{
-    any::TypeId,
     cell::RefCell,
-    collections::HashMap,
     future::Future,
     sync::{
-        Arc, LazyLock, Mutex,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
         mpsc,
     },
@@ -26,32 +24,13 @@ use std::{
 
 use runtime_core::{Handle, Queue, Runnable, Runtime, testing::within};
 
-macro_rules! per_backend {
-    ($($backend:ident => $queue:ty),* $(,)?) => {
-        $(
-            mod $backend {
-                #[test]
-                fn wake_in_flight_is_dropped_by_the_drain() {
-                    super::wake_in_flight_is_dropped_by_the_drain::<$queue>();
-                }
-                #[test]
-                fn batch_in_transit_is_dropped_after_shutdown_timeout() {
-                    super::batch_in_transit_is_dropped_after_shutdown_timeout::<$queue>();
-                }
-                #[test]
-                fn shutdown_timeout_zero_keeps_its_promise() {
-                    super::shutdown_timeout_zero_keeps_its_promise::<$queue>();
-                }
-            }
-        )*
-    };
-}
+mod common;
 
-per_backend! {
-    flume => queue_flume::FlumeQueue,
-    crossbeam => queue_crossbeam::CrossbeamQueue,
-    mutex => queue_mutex::MutexQueue,
-}
+common::per_backend!(
+    wake_in_flight_is_dropped_by_the_drain,
+    batch_in_transit_is_dropped_after_shutdown_timeout,
+    shutdown_timeout_zero_keeps_its_promise,
+);
 
 // ------------------------------------------------------- the slow backend
 
@@ -61,7 +40,7 @@ thread_local! {
     static SLOW_PUSH: RefCell<Option<(Duration, Arc<AtomicBool>)>> = const { RefCell::new(None) };
 }
 
-/// Per wrapped backend type (the three backends' tests run in parallel).
+/// How a `Slow<Q>` holds batches: one per backend type `Q`.
 #[derive(Default)]
 struct BatchHold {
     /// Milliseconds a `steal_into` of two or more runnables holds them.
@@ -71,8 +50,7 @@ struct BatchHold {
 }
 
 fn batch_hold<Q: 'static>() -> Arc<BatchHold> {
-    static HOLDS: LazyLock<Mutex<HashMap<TypeId, Arc<BatchHold>>>> = LazyLock::new(Default::default);
-    HOLDS.lock().unwrap().entry(TypeId::of::<Q>()).or_default().clone()
+    common::per_queue_type::<Q, BatchHold>()
 }
 
 /// A backend `Q` with windows held open on demand.
@@ -136,7 +114,10 @@ impl Drop for Tracker {
 }
 
 /// Pending forever; leaves its waker in `slot` (if any) on every poll.
-fn parked(drops: &Arc<Drops>, slot: Option<Arc<Mutex<Option<Waker>>>>) -> impl Future<Output = ()> + Send + 'static {
+fn parked(
+    drops: &Arc<Drops>,
+    slot: Option<Arc<Mutex<Option<Waker>>>>,
+) -> impl Future<Output = ()> + Send + 'static {
     let tracker = Tracker(drops.clone());
     std::future::poll_fn(move |cx| {
         let _keep = &tracker;
@@ -235,9 +216,11 @@ fn batch_in_transit_is_dropped_after_shutdown_timeout<Q: Queue>() {
         rt.shutdown_timeout(Duration::from_millis(50));
         // The other worker is still stuck; the batch lands within 300 ms and
         // must be dropped then.
-        wait_until("every queued future was dropped while a worker is still stuck", Duration::from_secs(5), || {
-            drops.count.load(Ordering::SeqCst) == TASKS
-        });
+        wait_until(
+            "every queued future was dropped while a worker is still stuck",
+            Duration::from_secs(5),
+            || drops.count.load(Ordering::SeqCst) == TASKS,
+        );
         release_a.send(()).unwrap();
     });
 }
