@@ -51,6 +51,8 @@ mod sync;
 mod task;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(all(test, not(loom)))]
+mod tests;
 mod worker;
 mod yield_now;
 
