@@ -42,6 +42,8 @@ mod context;
 mod handle;
 mod idle;
 mod lifo;
+#[cfg(all(test, loom))]
+mod loom_tests;
 mod metrics;
 mod queue;
 mod registry;
