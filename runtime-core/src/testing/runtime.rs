@@ -1,18 +1,9 @@
-//! The conformance suite: tests that any [`Queue`] backend can run through.
+//! The checks on a whole runtime over the queue: spawn and join, nested
+//! spawn, cross-thread wakes, priorities, stealing, panics, metrics,
+//! shutdown and misuse.
 //!
-//! Enable the `testing` feature in your backend's dev-dependencies and expand
-//! [`queue_conformance!`](crate::queue_conformance) in an integration test:
-//!
-//! ```ignore
-//! // tests/conformance.rs of a backend crate
-//! runtime_core::queue_conformance!(my_backend::MyQueue);
-//! ```
-//!
-//! That expands to one `#[test]` per function of this module, each run with
-//! your queue type: first the queue on its own (FIFO order, batch moves,
-//! concurrent pushes and pops with nothing lost or duplicated), then a whole
-//! runtime on it (spawn and join, nested spawn, cross-thread wakes,
-//! priorities, stealing, panics, shutdown, errors). Sizes shrink under Miri.
+//! Each `pub fn name<Q: Queue>()` here must be listed in
+//! `__conformance_checks!` (`mod.rs`); a unit test there checks it.
 
 use std::{
     collections::HashSet,
@@ -25,160 +16,15 @@ use std::{
         mpsc,
     },
     task::{Context, Poll, Waker},
-    thread,
+    thread::{self, ThreadId},
     time::{Duration, Instant},
 };
 
-use crate::{Priority, Queue, Runnable, Runtime};
-
-/// Expands the conformance suite into one `#[test]` per check, for `$queue`.
-#[macro_export]
-macro_rules! queue_conformance {
-    ($queue:ty) => {
-        $crate::queue_conformance!(@tests $queue;
-            queue_fifo_order, queue_len_and_is_empty, queue_steal_into_moves_in_order,
-            queue_concurrent_push_pop, spawn_and_join, nested_spawn, cross_thread_wake,
-            yield_now_round_robin, high_priority_runs_first, one_worker_runs_in_spawn_order,
-            low_priority_not_starved, stealing_spreads_work, panic_reaches_awaiter,
-            detached_panic_is_counted, panics_do_not_kill_workers, metrics_exact_when_idle,
-            shutdown_drops_pending_tasks, waker_after_shutdown_is_harmless,
-            spawn_after_shutdown_is_cancelled, shutdown_timeout_returns, block_on_misuse_panics,
-            drop_runtime_on_own_worker, zero_workers_is_an_error);
-    };
-    (@tests $queue:ty; $($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                $crate::testing::$name::<$queue>();
-            }
-        )*
-    };
-}
-
-/// Scales a test size down under Miri.
-pub const fn size(normal: usize, miri: usize) -> usize {
-    if cfg!(miri) { miri } else { normal }
-}
-
-/// The environment variable that stretches test deadlines: set it to a
-/// factor (`RUNTIME_CORE_SLOW_TESTS=10`) when the tests run instrumented
-/// (`cargo xtask tsan` sets it); a value that is not a number counts as 10.
-pub const SLOW_TESTS_ENV: &str = "RUNTIME_CORE_SLOW_TESTS";
-
-/// Scales a deadline for slow builds: 30 times under Miri, and by the factor
-/// in [`SLOW_TESTS_ENV`] where that is set. A deadline only turns a hang into
-/// a failure, so a generous one costs nothing when the test passes; what the
-/// test checks stays the same.
-pub fn deadline(normal: Duration) -> Duration {
-    if cfg!(miri) {
-        return normal * 30;
-    }
-    match std::env::var(SLOW_TESTS_ENV) {
-        Ok(factor) if !factor.trim().is_empty() => match factor.trim().parse::<u32>() {
-            Ok(n) if n >= 1 => normal * n,
-            _ => panic!("{SLOW_TESTS_ENV}={factor:?}: expected a whole number factor of at least 1"),
-        },
-        _ => normal,
-    }
-}
-
-/// Runs `f` on its own thread and fails if it does not finish within
-/// `secs` seconds ([`deadline`]-scaled under Miri and TSan): a deadlock
-/// becomes a test failure that says what hung.
-pub fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let limit = deadline(Duration::from_secs(secs));
-    let (tx, rx) = std::sync::mpsc::channel();
-    let worker = thread::Builder::new()
-        .name("watched".into())
-        .stack_size(8 << 20)
-        .spawn(move || {
-            let result = std::panic::catch_unwind(AssertUnwindSafe(f));
-            let _ = tx.send(());
-            result
-        })
-        .expect("spawn watched thread");
-    match rx.recv_timeout(limit) {
-        Ok(()) | Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-            match worker.join().expect("caught above") {
-                Ok(value) => value,
-                Err(payload) => std::panic::resume_unwind(payload),
-            }
-        }
-        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-            panic!("deadlock: {what} did not finish in {limit:?}")
-        }
-    }
-}
-
-/// A runnable whose task records `id` into `log` when it runs.
-pub fn logging_runnable(id: usize, log: &Arc<Mutex<Vec<usize>>>) -> Runnable {
-    let log = log.clone();
-    let (runnable, task) = async_task::spawn(async move { log.lock().unwrap().push(id) }, |_runnable| {});
-    task.detach();
-    runnable
-}
-
-fn run_and_collect(
-    runnables: impl IntoIterator<Item = Runnable>,
-    log: &Arc<Mutex<Vec<usize>>>,
-) -> Vec<usize> {
-    for r in runnables {
-        r.run();
-    }
-    std::mem::take(&mut *log.lock().unwrap())
-}
+use super::{DropCounter, Signal, deadline, panic_message, size, wait_until};
+use crate::{Priority, Queue, Runtime, Task};
 
 fn runtime<Q: Queue>(workers: usize) -> Runtime<Q> {
     Runtime::<Q>::builder().worker_threads(workers).thread_name("conformance").build().expect("build runtime")
-}
-
-/// Waits up to 10 s ([`deadline`]-scaled) for `cond`, panicking with `what`
-/// if it never holds.
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + deadline(Duration::from_secs(10));
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting for: {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-/// A one-shot signal that a task can await and any thread can fire.
-#[derive(Clone, Default, Debug)]
-pub struct Signal {
-    inner: Arc<(AtomicBool, Mutex<Option<Waker>>)>,
-}
-
-impl Signal {
-    /// Fires the signal, waking its waiter (with no lock held).
-    pub fn fire(&self) {
-        self.inner.0.store(true, Ordering::SeqCst);
-        let waker = self.inner.1.lock().unwrap().take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    /// Resolves once the signal has fired.
-    pub fn wait(&self) -> impl Future<Output = ()> + Send + 'static {
-        let inner = self.inner.clone();
-        std::future::poll_fn(move |cx| {
-            if inner.0.load(Ordering::SeqCst) {
-                return Poll::Ready(());
-            }
-            *inner.1.lock().unwrap() = Some(cx.waker().clone());
-            if inner.0.load(Ordering::SeqCst) { Poll::Ready(()) } else { Poll::Pending }
-        })
-    }
-}
-
-/// Counts its own drops.
-#[derive(Debug)]
-pub struct DropCounter(pub Arc<AtomicUsize>);
-
-impl Drop for DropCounter {
-    fn drop(&mut self) {
-        self.0.fetch_add(1, Ordering::SeqCst);
-    }
 }
 
 /// A future that stays pending forever and parks its waker in `slot`.
@@ -194,97 +40,15 @@ impl Future for ParkWaker {
     }
 }
 
-// ---------------------------------------------------------------- the queue alone
-
-/// Pops return runnables in push order.
-pub fn queue_fifo_order<Q: Queue>() {
-    let q = Q::new();
-    let log = Arc::default();
-    let n = size(1000, 50);
-    for i in 0..n {
-        q.push(logging_runnable(i, &log));
+/// A task body that sleeps 2 ms (long enough for another worker to steal
+/// its siblings) and then notes the thread it ran on in `threads`.
+fn note_thread(threads: &Arc<Mutex<HashSet<ThreadId>>>) -> impl Future<Output = ()> + Send + 'static {
+    let threads = threads.clone();
+    async move {
+        thread::sleep(Duration::from_millis(2));
+        threads.lock().unwrap().insert(thread::current().id());
     }
-    let popped: Vec<Runnable> = std::iter::from_fn(|| q.pop()).collect();
-    assert_eq!(run_and_collect(popped, &log), (0..n).collect::<Vec<_>>());
-    assert!(q.pop().is_none(), "pop on an empty queue returns None");
 }
-
-/// `len` and `is_empty` track pushes and pops exactly when quiescent.
-pub fn queue_len_and_is_empty<Q: Queue>() {
-    let q = Q::new();
-    let log = Arc::default();
-    assert!(q.is_empty());
-    assert_eq!(q.len(), 0);
-    for i in 0..10 {
-        q.push(logging_runnable(i, &log));
-        assert_eq!(q.len(), i + 1);
-    }
-    assert!(!q.is_empty());
-    for i in (0..10).rev() {
-        drop(q.pop().expect("queue holds runnables"));
-        assert_eq!(q.len(), i);
-    }
-    assert!(q.is_empty());
-}
-
-/// `steal_into` moves exactly the requested number from the front, in order.
-pub fn queue_steal_into_moves_in_order<Q: Queue>() {
-    let (src, dest) = (Q::new(), Q::new());
-    let log = Arc::default();
-    for i in 0..10 {
-        src.push(logging_runnable(i, &log));
-    }
-    dest.push(logging_runnable(100, &log));
-    assert_eq!(src.steal_into(&dest, 4), 4);
-    assert_eq!(src.len(), 6);
-    assert_eq!(dest.len(), 5);
-    let from_dest: Vec<_> = std::iter::from_fn(|| dest.pop()).collect();
-    assert_eq!(run_and_collect(from_dest, &log), vec![100, 0, 1, 2, 3]);
-    assert_eq!(src.steal_into(&dest, 100), 6, "moves no more than there is");
-    assert!(src.is_empty());
-    assert_eq!(Q::new().steal_into(&dest, 3), 0, "nothing moves from an empty queue");
-}
-
-/// Four pushers and four poppers at once: every runnable popped exactly once.
-pub fn queue_concurrent_push_pop<Q: Queue>() {
-    let q = Arc::new(Q::new());
-    let per_thread = size(20_000, 100);
-    let (pushers, poppers) = (4, 4);
-    let total = per_thread * pushers;
-    let log = Arc::new(Mutex::new(Vec::with_capacity(total)));
-    let popped = Arc::new(AtomicUsize::new(0));
-    thread::scope(|s| {
-        for t in 0..pushers {
-            let (q, log) = (&q, &log);
-            s.spawn(move || {
-                for i in 0..per_thread {
-                    q.push(logging_runnable(t * per_thread + i, log));
-                }
-            });
-        }
-        for _ in 0..poppers {
-            let (q, popped) = (&q, &popped);
-            s.spawn(move || {
-                while popped.load(Ordering::SeqCst) < total {
-                    match q.pop() {
-                        Some(r) => {
-                            r.run();
-                            popped.fetch_add(1, Ordering::SeqCst);
-                        }
-                        None => thread::yield_now(),
-                    }
-                }
-            });
-        }
-    });
-    let ids = std::mem::take(&mut *log.lock().unwrap());
-    assert_eq!(ids.len(), total, "every pushed runnable was popped");
-    let unique: HashSet<_> = ids.iter().copied().collect();
-    assert_eq!(unique.len(), total, "no runnable was popped twice");
-    assert!(q.is_empty());
-}
-
-// ---------------------------------------------------------------- the runtime on it
 
 /// Spawned tasks run and their handles yield the outputs.
 pub fn spawn_and_join<Q: Queue>() {
@@ -359,19 +123,13 @@ pub fn yield_now_round_robin<Q: Queue>() {
             })
         })
         .collect();
-    release.send(()).unwrap();
-    rt.block_on(async {
-        gate.await;
-        for t in tasks {
-            t.await;
-        }
-    });
+    release_and_join(&rt, release, gate, tasks);
     assert_eq!(*log.lock().unwrap(), vec![0, 1, 2, 0, 1, 2, 0, 1, 2]);
 }
 
 /// Blocks the only worker until the returned sender is used, so that tasks
 /// can be queued up behind it.
-fn occupy_worker<Q: Queue>(rt: &Runtime<Q>) -> (mpsc::Sender<()>, crate::Task<()>) {
+fn occupy_worker<Q: Queue>(rt: &Runtime<Q>) -> (mpsc::Sender<()>, Task<()>) {
     let (release, wait) = mpsc::channel::<()>();
     let (started_tx, started) = mpsc::channel::<()>();
     let gate = rt.spawn(async move {
@@ -380,6 +138,23 @@ fn occupy_worker<Q: Queue>(rt: &Runtime<Q>) -> (mpsc::Sender<()>, crate::Task<()
     });
     started.recv().unwrap();
     (release, gate)
+}
+
+/// Releases the worker that [`occupy_worker`] blocked, then waits for it and
+/// for `tasks`.
+fn release_and_join<Q: Queue>(
+    rt: &Runtime<Q>,
+    release: mpsc::Sender<()>,
+    gate: Task<()>,
+    tasks: Vec<Task<()>>,
+) {
+    release.send(()).unwrap();
+    rt.block_on(async {
+        gate.await;
+        for t in tasks {
+            t.await;
+        }
+    });
 }
 
 /// On one worker, queued `High` tasks run before queued `Low` ones, each
@@ -395,13 +170,7 @@ pub fn high_priority_runs_first<Q: Queue>() {
             tasks.push(rt.spawn_with(priority, async move { log.lock().unwrap().push((tag, i)) }));
         }
     }
-    release.send(()).unwrap();
-    rt.block_on(async {
-        gate.await;
-        for t in tasks {
-            t.await;
-        }
-    });
+    release_and_join(&rt, release, gate, tasks);
     let log = log.lock().unwrap().clone();
     let expected: Vec<_> = (0..8).map(|i| ("high", i)).chain((0..8).map(|i| ("low", i))).collect();
     assert_eq!(log, expected);
@@ -419,13 +188,7 @@ pub fn one_worker_runs_in_spawn_order<Q: Queue>() {
             rt.spawn(async move { log.lock().unwrap().push(i) })
         })
         .collect();
-    release.send(()).unwrap();
-    rt.block_on(async {
-        gate.await;
-        for t in tasks {
-            t.await;
-        }
-    });
+    release_and_join(&rt, release, gate, tasks);
     assert_eq!(*log.lock().unwrap(), (0..n).collect::<Vec<_>>());
 }
 
@@ -461,15 +224,7 @@ pub fn stealing_spreads_work<Q: Queue>() {
         let threads = threads.clone();
         rt.spawn(async move {
             // All spawned from one worker: they land in its local queue.
-            let tasks: Vec<_> = (0..n)
-                .map(|_| {
-                    let threads = threads.clone();
-                    crate::spawn(async move {
-                        thread::sleep(Duration::from_millis(2));
-                        threads.lock().unwrap().insert(thread::current().id());
-                    })
-                })
-                .collect();
+            let tasks: Vec<_> = (0..n).map(|_| crate::spawn(note_thread(&threads))).collect();
             for t in tasks {
                 t.await;
             }
@@ -478,14 +233,6 @@ pub fn stealing_spreads_work<Q: Queue>() {
     let metrics = rt.metrics();
     assert!(metrics.steals > 0, "no task was stolen: {metrics:?}");
     assert_eq!(threads.lock().unwrap().len(), 2, "both workers ran tasks");
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
 }
 
 /// Awaiting a task that panicked resumes the panic in the awaiter.
@@ -520,15 +267,7 @@ pub fn panics_do_not_kill_workers<Q: Queue>() {
     }
     wait_until("all panics counted", || rt.metrics().panicked == panics as u64);
     let threads = Arc::new(Mutex::new(HashSet::new()));
-    let tasks: Vec<_> = (0..size(64, 8))
-        .map(|_| {
-            let threads = threads.clone();
-            rt.spawn(async move {
-                thread::sleep(Duration::from_millis(2));
-                threads.lock().unwrap().insert(thread::current().id());
-            })
-        })
-        .collect();
+    let tasks: Vec<_> = (0..size(64, 8)).map(|_| rt.spawn(note_thread(&threads))).collect();
     rt.block_on(async {
         for t in tasks {
             t.await;
