@@ -22,12 +22,7 @@ use std::{
     thread,
 };
 
-use runtime_core::{Queue, Runtime};
-
-/// Full size, except tiny under Miri.
-const fn scaled(full: usize) -> usize {
-    if cfg!(miri) { 20 } else { full }
-}
+use runtime_core::{Queue, Runtime, testing::size};
 
 /// A counter a task can wait on: `wait_for(n)` resolves once it reaches `n`.
 #[derive(Default)]
@@ -71,7 +66,7 @@ impl Future for WaitFor {
 fn ping_pong<Q: Queue>() {
     let rt = Runtime::<Q>::builder().worker_threads(2).build().unwrap();
     let pairs = 8;
-    let rounds = (scaled(2_000_000) / pairs / 2) as u64;
+    let rounds = (size(2_000_000, 20) / pairs / 2) as u64;
     let finished = Arc::new(AtomicUsize::new(0));
     let tasks: Vec<_> = (0..pairs)
         .flat_map(|_| {
@@ -114,7 +109,7 @@ fn outside_wakes<Q: Queue>() {
     let rt = Runtime::<Q>::builder().worker_threads(2).build().unwrap();
     let wakers = 4;
     let tasks_per_waker = 4;
-    let rounds = (scaled(1_000_000) / wakers / tasks_per_waker) as u64;
+    let rounds = (size(1_000_000, 20) / wakers / tasks_per_waker) as u64;
     let spawned_before = rt.metrics().spawned;
     let mut handles = Vec::new();
     let mut threads = Vec::new();

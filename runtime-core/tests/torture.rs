@@ -26,7 +26,7 @@ use std::{
 
 use runtime_core::{
     Queue, Runtime,
-    testing::{DropCounter, Signal, deadline, size, within},
+    testing::{DropCounter, Signal, deadline, panic_message, size, wait_until, within},
 };
 
 /// Expands every check into one module per backend.
@@ -129,22 +129,12 @@ fn parked(
 
 /// Waits (up to 10 s) until `slot` holds a waker, and returns a clone.
 fn waker_in(slot: &WakerSlot) -> Waker {
-    let deadline = Instant::now() + deadline(Duration::from_secs(10));
-    loop {
-        if let Some(waker) = slot.lock().unwrap().as_ref() {
-            return waker.clone();
-        }
-        assert!(Instant::now() < deadline, "the task never left its waker");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
-    payload
-        .downcast_ref::<&str>()
-        .map(|s| (*s).to_owned())
-        .or_else(|| payload.downcast_ref::<String>().cloned())
-        .unwrap_or_default()
+    let mut waker = None;
+    wait_until("the task to leave its waker", || {
+        waker = slot.lock().unwrap().clone();
+        waker.is_some()
+    });
+    waker.expect("checked by wait_until")
 }
 
 // ---------------------------------------------------------------- the checks
@@ -238,11 +228,7 @@ pub fn destructors_wake_other_tasks_during_shutdown<Q: Queue>() {
             })
             .detach();
         }
-        let deadline = Instant::now() + deadline(Duration::from_secs(10));
-        while polls.load(Ordering::SeqCst) < pairs {
-            assert!(Instant::now() < deadline, "victims never polled");
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_until("the victims to be polled", || polls.load(Ordering::SeqCst) >= pairs);
         let handle = rt.handle();
         drop(rt);
         assert_eq!(drops.load(Ordering::SeqCst), 2 * pairs, "every future dropped once");
@@ -447,11 +433,7 @@ pub fn panics_in_more_tasks_than_workers<Q: Queue>() {
                     .starts_with("torture panic")
             );
         }
-        let deadline = Instant::now() + deadline(Duration::from_secs(10));
-        while rt.metrics().panicked < panics as u64 {
-            assert!(Instant::now() < deadline, "panics not counted: {:?}", rt.metrics());
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_until("every panic to be counted", || rt.metrics().panicked >= panics as u64);
         let m = rt.metrics();
         assert_eq!((m.panicked, m.worker_threads, m.live_tasks), (panics as u64, 2, 0), "{m:?}");
         assert_threads_named(&prefix, 2, "no worker thread died");
@@ -580,11 +562,7 @@ fn lifo_task_stranded_behind_long_poll() {
     within(20, "stranded LIFO task", || {
         let (rt, _) = runtime::<queue_mutex::MutexQueue>(2);
         // Let both workers go to sleep.
-        let parked_by = Instant::now() + deadline(Duration::from_secs(5));
-        while rt.metrics().parks < 2 {
-            assert!(Instant::now() < parked_by, "workers never parked");
-            thread::sleep(Duration::from_millis(1));
-        }
+        wait_until("both workers to park", || rt.metrics().parks >= 2);
         thread::sleep(Duration::from_millis(20));
         let child_ran = rt.block_on(rt.spawn(async {
             // The worker that picked this task up woke its sibling (the
