@@ -16,7 +16,7 @@ use std::{
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{
         Condvar, Mutex,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, Ordering},
     },
     time::Duration,
 };
@@ -46,17 +46,18 @@ impl Queue for LyingLen {
 
 /// A backend whose every second `pop` drops the front runnable (cancelling
 /// its task) and returns the next one.
-struct LossyPop(Mutex<VecDeque<Runnable>>, AtomicUsize);
+struct LossyPop(Mutex<VecDeque<Runnable>>, AtomicBool);
 
 impl Queue for LossyPop {
     fn new() -> Self {
-        LossyPop(Mutex::new(VecDeque::new()), AtomicUsize::new(0))
+        LossyPop(Mutex::new(VecDeque::new()), AtomicBool::new(false))
     }
     fn push(&self, runnable: Runnable) {
         self.0.lock().unwrap().push_back(runnable);
     }
     fn pop(&self) -> Option<Runnable> {
-        if self.1.fetch_add(1, Ordering::Relaxed) % 2 == 0 {
+        let loses = self.1.fetch_xor(true, Ordering::Relaxed);
+        if !loses {
             return self.0.lock().unwrap().pop_front();
         }
         let lost = self.0.lock().unwrap().pop_front();
