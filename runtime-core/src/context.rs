@@ -4,8 +4,8 @@
 use std::cell::{Cell, RefCell};
 
 use crate::{
-    queue::Priority,
     handle::{Handle, SchedulerRef},
+    queue::Priority,
 };
 
 #[cfg(not(loom))]

@@ -63,10 +63,10 @@ mod yield_now;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use metrics::Metrics;
-pub use queue::{Priority, Queue, Runnable};
 pub use builder::{BuildError, Builder, MAX_WORKER_THREADS, WORKER_THREADS_ENV};
 pub use handle::{Handle, spawn, spawn_with};
+pub use metrics::Metrics;
+pub use queue::{Priority, Queue, Runnable};
 pub use runtime::Runtime;
-pub use yield_now::yield_now;
 pub use task::{FallibleTask, Task};
+pub use yield_now::yield_now;

@@ -45,9 +45,9 @@ use std::{
 
 use crate::{
     context,
+    handle::Handle,
     metrics::Counter,
     queue::{Priority, Queue, Runnable},
-    handle::Handle,
     scheduler::Shared,
     sync::{Arc, Ordering},
 };
@@ -197,7 +197,8 @@ impl<Q: Queue> Worker<Q> {
             for p in [Priority::High, Priority::Low] {
                 let shared_queue = &shared.shared_queues[p.index()];
                 if !shared_queue.is_empty()
-                    && shared_queue.steal_into(&local.queues[p.index()], self.fair_share(shared_queue).max(1)) > 0
+                    && shared_queue.steal_into(&local.queues[p.index()], self.fair_share(shared_queue).max(1))
+                        > 0
                 {
                     // Only stealable now: make sure somebody is looking if a
                     // worker sleeps (as in `take`).
