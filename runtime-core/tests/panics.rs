@@ -18,11 +18,12 @@ use std::{
         atomic::{AtomicBool, Ordering},
     },
     task::{Context, Poll},
-    thread,
-    time::{Duration, Instant},
 };
 
-use runtime_core::{Queue, Runnable, Runtime, testing::within};
+use runtime_core::{
+    Queue, Runnable, Runtime,
+    testing::{wait_until, within},
+};
 
 mod common;
 
@@ -73,14 +74,6 @@ impl Future for Bomb {
 
 fn bomb(pending: bool, panic_in_poll: bool, msg: &'static str) -> Bomb {
     Bomb { pending, panic_in_poll, _fuse: PanicOnDrop(msg) }
-}
-
-fn wait_until(what: &str, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
 }
 
 // --------------------------------------------------------------- checks

@@ -19,10 +19,13 @@ use std::{
     },
     task::{Poll, Waker},
     thread::{self, ThreadId},
-    time::{Duration, Instant},
+    time::Duration,
 };
 
-use runtime_core::{Handle, Queue, Runnable, Runtime, testing::within};
+use runtime_core::{
+    Handle, Queue, Runnable, Runtime,
+    testing::{wait_until, within},
+};
 
 mod common;
 
@@ -128,14 +131,6 @@ fn parked(
     })
 }
 
-fn wait_until(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !cond() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
 // --------------------------------------------------------------- checks
 
 /// A `wake()` on another thread is caught between async-task marking the
@@ -150,9 +145,9 @@ fn wake_in_flight_is_dropped_by_the_drain<Q: Queue>() {
         let drops = Arc::new(Drops::default());
         let slot = Arc::new(Mutex::new(None));
         rt.spawn(parked(&drops, Some(slot.clone()))).detach();
-        wait_until("the task parked", Duration::from_secs(10), || slot.lock().unwrap().is_some());
+        wait_until("the task parked", || slot.lock().unwrap().is_some());
         // Parked and registered: the worker is idle again.
-        wait_until("the worker parked", Duration::from_secs(10), || rt.metrics().parks >= 1);
+        wait_until("the worker parked", || rt.metrics().parks >= 1);
 
         let in_push = Arc::new(AtomicBool::new(false));
         let waker = slot.lock().unwrap().take().unwrap();
@@ -164,7 +159,7 @@ fn wake_in_flight_is_dropped_by_the_drain<Q: Queue>() {
                 thread::current().id()
             }
         });
-        wait_until("the wake reached the push", Duration::from_secs(10), || in_push.load(Ordering::SeqCst));
+        wait_until("the wake reached the push", || in_push.load(Ordering::SeqCst));
         drop(rt);
         let dropped_at_return = drops.count.load(Ordering::SeqCst);
         let waking_thread = waking.join().unwrap();
@@ -200,7 +195,7 @@ fn batch_in_transit_is_dropped_after_shutdown_timeout<Q: Queue>() {
             })
             .detach();
         }
-        wait_until("both workers blocked", Duration::from_secs(10), || running.load(Ordering::SeqCst) == 2);
+        wait_until("both workers blocked", || running.load(Ordering::SeqCst) == 2);
 
         const TASKS: usize = 10;
         let drops = Arc::new(Drops::default());
@@ -210,17 +205,15 @@ fn batch_in_transit_is_dropped_after_shutdown_timeout<Q: Queue>() {
         hold.millis.store(300, Ordering::SeqCst);
         // One worker comes back and takes a batch from the shared queue.
         release_b.send(()).unwrap();
-        wait_until("a batch is in transit", Duration::from_secs(10), || hold.holding.load(Ordering::SeqCst));
+        wait_until("a batch is in transit", || hold.holding.load(Ordering::SeqCst));
         hold.millis.store(0, Ordering::SeqCst);
 
         rt.shutdown_timeout(Duration::from_millis(50));
         // The other worker is still stuck; the batch lands within 300 ms and
         // must be dropped then.
-        wait_until(
-            "every queued future was dropped while a worker is still stuck",
-            Duration::from_secs(5),
-            || drops.count.load(Ordering::SeqCst) == TASKS,
-        );
+        wait_until("every queued future was dropped while a worker is still stuck", || {
+            drops.count.load(Ordering::SeqCst) == TASKS
+        });
         release_a.send(()).unwrap();
     });
 }
@@ -239,14 +232,14 @@ fn shutdown_timeout_zero_keeps_its_promise<Q: Queue>() {
             for _ in 0..TASKS {
                 rt.spawn(parked(&drops, None)).detach();
             }
-            wait_until("every task parked", Duration::from_secs(10), || rt.metrics().polls >= TASKS as u64);
+            wait_until("every task parked", || rt.metrics().polls >= TASKS as u64);
             rt.shutdown_timeout(Duration::ZERO);
             let at_return = drops.count.load(Ordering::SeqCst);
             assert!(
                 at_return >= TASKS - WORKERS,
                 "round {round}: only {at_return} of {TASKS} futures dropped when shutdown_timeout(0) returned"
             );
-            wait_until("the rest were dropped by the workers", Duration::from_secs(10), || {
+            wait_until("the rest were dropped by the workers", || {
                 drops.count.load(Ordering::SeqCst) == TASKS
             });
         }

@@ -29,42 +29,21 @@ use runtime_core::{
     testing::{DropCounter, Signal, deadline, panic_message, size, wait_until, within},
 };
 
-/// Expands every check into one module per backend.
-macro_rules! torture {
-    ($($backend:ident => $queue:ty),* $(,)?) => {
-        $(
-            mod $backend {
-                torture!(@tests $queue;
-                    shutdown_races_many_wakes,
-                    destructors_wake_other_tasks_during_shutdown,
-                    wakers_outlive_the_runtime,
-                    foreign_waker_does_not_keep_runtime_alive,
-                    hammered_waker_never_overlaps_polls,
-                    million_yields_in_bounded_stack,
-                    one_mib_future_spawns_and_runs,
-                    panics_in_more_tasks_than_workers,
-                    spawn_after_shutdown_reports_cancellation,
-                    spawn_racing_shutdown_never_hangs,
-                    block_on_inside_spawned_block_on_panics,
-                );
-            }
-        )*
-    };
-    (@tests $queue:ty; $($name:ident),* $(,)?) => {
-        $(
-            #[test]
-            fn $name() {
-                super::$name::<$queue>();
-            }
-        )*
-    };
-}
+mod common;
 
-torture! {
-    flume => queue_flume::FlumeQueue,
-    crossbeam => queue_crossbeam::CrossbeamQueue,
-    mutex => queue_mutex::MutexQueue,
-}
+common::per_backend!(
+    shutdown_races_many_wakes,
+    destructors_wake_other_tasks_during_shutdown,
+    wakers_outlive_the_runtime,
+    foreign_waker_does_not_keep_runtime_alive,
+    hammered_waker_never_overlaps_polls,
+    million_yields_in_bounded_stack,
+    one_mib_future_spawns_and_runs,
+    panics_in_more_tasks_than_workers,
+    spawn_after_shutdown_reports_cancellation,
+    spawn_racing_shutdown_never_hangs,
+    block_on_inside_spawned_block_on_panics,
+);
 
 // ---------------------------------------------------------------- helpers
 

@@ -1,4 +1,7 @@
 //! Shared by runtime-core's integration tests that run on every backend.
+//!
+//! Each test file is its own crate and uses a part of this module.
+#![allow(dead_code)]
 
 use std::{
     any::{Any, TypeId},
