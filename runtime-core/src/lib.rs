@@ -30,9 +30,23 @@
 //!   (a panic in the task resumes in the awaiter), drop it to cancel.
 //!
 //! # How it schedules
-//! The design is written down next to the code that implements it: the queues
-//! and shutdown protocol in `scheduler.rs`, the worker's search order in
-//! `worker.rs`, and the parking / notification protocol in `idle.rs`.
+//! The design is written down next to the code that implements it, one
+//! concern per file: the queues, the schedule function and the shutdown
+//! protocol (with exactly what shutdown promises) in `scheduler.rs`, the LIFO
+//! slot in `lifo.rs`, the worker's search order and what happens when a
+//! worker dies in `worker.rs`, the parking / notification protocol in
+//! `idle.rs`, the live-task registry in `registry.rs`, the task wrapper that
+//! counts, registers and contains panicking destructors in `task.rs`;
+//! settings in `builder.rs`, the type-erased handle and the spawn path in
+//! `handle.rs`, the threads and shutdown in `runtime.rs`.
+//!
+//! # Misbehaving code
+//! A panic in a task's poll resumes in its awaiter; a panic in a future's
+//! destructor is caught too (it becomes the task's panic if the task had just
+//! completed, else it is counted in [`Metrics::drop_panics`]); neither ever
+//! kills a worker. A `Queue` backend that panics does kill its worker, and
+//! the runtime then closes visibly ([`Handle::is_shutdown`]) rather than run
+//! on short-handed.
 //!
 //! [`async-task`]: https://docs.rs/async-task
 
