@@ -11,7 +11,7 @@
 //! - [`TypedScheduler<Q>`]: its only implementation, which knows `Q`;
 //! - [`SchedulerRef`]: the pointer every task's schedule function holds.
 
-use std::{fmt, future::Future};
+use std::{fmt, future::Future, time::Duration};
 
 use async_task::{ScheduleInfo, WithInfo};
 
@@ -33,6 +33,9 @@ pub(crate) trait Scheduler: Send + Sync + 'static {
     fn schedule(&self, runnable: Runnable, info: ScheduleInfo);
     fn metrics(&self) -> Metrics;
     fn is_closed(&self) -> bool;
+    /// Closes the runtime, waits at most `timeout` for its workers, drains
+    /// with `handle` current.
+    fn shutdown(&self, handle: &Handle, timeout: Option<Duration>);
 }
 
 /// What every task's schedule function holds: a one-word pointer (an
@@ -61,6 +64,13 @@ impl<Q: Queue> Scheduler for TypedScheduler<Q> {
     }
     fn is_closed(&self) -> bool {
         self.shared.is_closed()
+    }
+    fn shutdown(&self, handle: &Handle, timeout: Option<Duration>) {
+        if !self.shared.close_and_wait(timeout) && context::is_worker() {
+            return;
+        }
+        let _current = context::enter_current(handle.clone());
+        self.shared.drain(self.shared.exit.count());
     }
 }
 
@@ -136,6 +146,37 @@ impl Handle {
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> Metrics {
         self.any().metrics()
+    }
+
+    /// Shuts the runtime down from any handle: for a runtime that nobody
+    /// can drop, such as one in a `static`. Like dropping the runtime, it
+    /// cancels every task and waits for the workers to exit, and when it
+    /// returns every future has been dropped; the worker threads are joined
+    /// later, when the [`Runtime`](crate::Runtime) itself is dropped (if
+    /// ever). On a worker thread of this runtime it cannot wait for itself:
+    /// it closes the runtime and the last worker out drains. Calling it
+    /// again, or dropping the runtime afterwards, is harmless.
+    ///
+    /// ```
+    /// # use queue_flume::FlumeQueue;
+    /// # use runtime_core::Runtime;
+    /// let rt = Runtime::<FlumeQueue>::builder().worker_threads(1).build()?;
+    /// let handle = rt.handle();
+    /// let pending = rt.spawn(std::future::pending::<()>()).fallible();
+    /// handle.shutdown();
+    /// assert!(handle.is_shutdown());
+    /// assert_eq!(rt.block_on(pending), None);
+    /// # Ok::<(), runtime_core::BuildError>(())
+    /// ```
+    pub fn shutdown(&self) {
+        self.any().shutdown(self, None);
+    }
+
+    /// Like [`Handle::shutdown`], waiting at most `timeout` for the workers:
+    /// what it guarantees when it gives up is what
+    /// [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) says.
+    pub fn shutdown_timeout(&self, timeout: Duration) {
+        self.any().shutdown(self, Some(timeout));
     }
 
     /// Whether the runtime has shut down (a spawn would be cancelled at once).

@@ -180,15 +180,13 @@ impl<Q: Queue> Runtime<Q> {
     fn shutdown(&mut self, timeout: Option<Duration>) {
         self.shut_down = true;
         let threads = std::mem::take(&mut self.threads);
-        self.shared.close();
+        let exited = self.shared.close_and_wait(timeout);
         if context::is_worker() {
-            // Dropped on a worker thread: one of ours cannot wait for itself,
-            // and another runtime's worker must not block on us (its tasks
-            // may be what ours wait for). The last worker out drains.
-            drop(threads);
+            // Dropped on a worker thread: the last worker out drains.
             return;
         }
-        if self.shared.exit.wait(timeout) {
+        if exited {
+            // Otherwise the timeout passed and the threads are detached.
             for thread in threads {
                 // A worker that died (a panicking backend) already closed the
                 // runtime and said why on stderr; shutdown does not turn that

@@ -91,7 +91,7 @@
 //! then drops that future.) Dropping the runtime on one of its own workers
 //! cannot wait: the last worker out drains.
 
-use std::fmt;
+use std::{fmt, time::Duration};
 
 use async_task::ScheduleInfo;
 use crossbeam_utils::CachePadded;
@@ -285,6 +285,16 @@ impl<Q: Queue> Shared<Q> {
         self.drained.store(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
         self.drain_queues();
+    }
+
+    /// Closes the runtime and waits at most `timeout` (`None`: no limit)
+    /// for its workers to exit; returns whether they all did. Waits for
+    /// nothing on a worker thread (one of ours cannot wait for itself, and
+    /// another runtime's must not block on us). The caller then drains,
+    /// with the runtime current, passing `self.exit.count()`.
+    pub(crate) fn close_and_wait(&self, timeout: Option<Duration>) -> bool {
+        self.close();
+        !context::is_worker() && self.exit.wait(timeout)
     }
 
     /// Whether any queue or LIFO slot holds a runnable.

@@ -219,3 +219,58 @@ fn worker_killed_by_backend_does_not_hang_shutdown() {
         drop(rt);
     });
 }
+
+/// `Handle::shutdown` shuts down a runtime that nobody can drop (one in a
+/// `static`, say): every pending future is dropped when it returns, spawns
+/// are refused, and dropping the runtime afterwards is harmless.
+#[test]
+fn handle_shutdown_cancels_everything() {
+    within(20, "Handle::shutdown", || {
+        static RT: std::sync::LazyLock<Runtime<MutexQueue>> = std::sync::LazyLock::new(|| runtime(2));
+        let drops = Arc::new(AtomicUsize::new(0));
+        for _ in 0..8 {
+            let counter = runtime_core::testing::DropCounter(drops.clone());
+            RT.spawn(async move {
+                let _counter = counter;
+                std::future::pending::<()>().await
+            })
+            .detach();
+        }
+        runtime_core::testing::wait_until("every task parked", || RT.metrics().polls >= 8);
+        let handle = RT.handle();
+        handle.shutdown();
+        assert!(handle.is_shutdown());
+        assert_eq!(drops.load(Ordering::SeqCst), 8, "every future dropped when shutdown returned");
+        assert_eq!(RT.block_on(RT.spawn(async { 1 }).fallible()), None, "spawns are refused");
+        handle.shutdown();
+        let m = handle.metrics();
+        assert_eq!((m.spawned, m.cancelled, m.live_tasks), (8, 8, 0), "{m:?}");
+    });
+}
+
+/// `Handle::shutdown` called by a task on its own runtime cannot wait for
+/// its own worker: it closes the runtime and returns, the task finishes, and
+/// the last worker out drains the rest.
+#[test]
+fn handle_shutdown_from_a_task() {
+    within(20, "Handle::shutdown from a task", || {
+        let rt = runtime(2);
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counter = runtime_core::testing::DropCounter(drops.clone());
+        rt.spawn(async move {
+            let _counter = counter;
+            std::future::pending::<()>().await
+        })
+        .detach();
+        let stopper = rt.spawn(async {
+            Handle::current().shutdown();
+            7
+        });
+        assert_eq!(rt.block_on(stopper), 7);
+        assert!(rt.handle().is_shutdown());
+        runtime_core::testing::wait_until("the pending future was dropped", || {
+            drops.load(Ordering::SeqCst) == 1
+        });
+        drop(rt);
+    });
+}
