@@ -35,9 +35,9 @@
 //! `--all` runs everything on every seed (about 15 minutes a seed). One seed
 //! takes about 5 minutes on this 2-core machine, the default two 10.6.
 //!
-//! Needs `rustup component add --toolchain nightly miri rust-src`; if that is
-//! missing, this command says so and fails with exit code 2, which CI can
-//! treat as "skipped" (see `--skip-if-missing`).
+//! Needs the nightly toolchain with `miri` and `rust-src`; what is missing is
+//! installed with rustup first (see `nightly::ensure`), and
+//! `cargo +nightly miri setup` builds Miri's sysroot.
 
 use std::{process::Command, time::Instant};
 
@@ -65,8 +65,9 @@ pub(crate) struct Args {
     /// backend's per seed (see the module docs; about 15 minutes a seed).
     #[arg(long)]
     all: bool,
-    /// Exit successfully (with a message) if the nightly toolchain or its
-    /// `miri` / `rust-src` components are not installed.
+    /// If the nightly toolchain or its `miri` / `rust-src` components are
+    /// missing, skip (successfully, with a message) instead of installing
+    /// them.
     #[arg(long)]
     skip_if_missing: bool,
     /// Extra arguments for the test binaries, after `--` (a test name

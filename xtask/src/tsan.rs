@@ -11,8 +11,8 @@
 //! [`SLOW_TESTS_FACTOR`] unless it is already set.
 //!
 //! Doctests are skipped (`--lib --bins --tests`): rustdoc does not take the
-//! sanitizer flags. If the toolchain or `rust-src` is missing, this command
-//! says so and exits with code 2 (or 0 with `--skip-if-missing`).
+//! sanitizer flags. If the nightly toolchain or its `rust-src` is missing,
+//! it is installed with rustup first (see `nightly::ensure`).
 
 use std::time::Instant;
 
@@ -33,8 +33,8 @@ const SLOW_TESTS_ENV: &str = "RUNTIME_CORE_SLOW_TESTS";
 /// Arguments of `cargo xtask tsan`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// Exit successfully (with a message) if the nightly toolchain or its
-    /// `rust-src` component is not installed.
+    /// If the nightly toolchain or its `rust-src` component is missing, skip
+    /// (successfully, with a message) instead of installing it.
     #[arg(long)]
     skip_if_missing: bool,
     /// Test only this package (default: the whole workspace).
