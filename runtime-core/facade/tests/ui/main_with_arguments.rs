@@ -1,0 +1,4 @@
+#[pluggable_runtime::main]
+async fn main(args: Vec<String>) {
+    drop(args);
+}

@@ -1,0 +1,2 @@
+#[pluggable_runtime::main]
+fn main() {}

@@ -1,0 +1,4 @@
+#[pluggable_runtime::main]
+async fn start() {}
+
+fn main() {}

@@ -1,0 +1,4 @@
+struct NotAQueue;
+
+#[pluggable_runtime::main(queue = NotAQueue)]
+async fn main() {}

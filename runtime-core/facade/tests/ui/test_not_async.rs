@@ -1,0 +1,4 @@
+#[pluggable_runtime::test]
+fn checks_something() {}
+
+fn main() {}

@@ -1,0 +1,2 @@
+#[pluggable_runtime::main(threads = 2)]
+async fn main() {}

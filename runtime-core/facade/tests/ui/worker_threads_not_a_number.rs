@@ -1,0 +1,2 @@
+#[pluggable_runtime::main(worker_threads = "four")]
+async fn main() {}

@@ -1,0 +1,2 @@
+#[pluggable_runtime::main(worker_threads = 5000)]
+async fn main() {}

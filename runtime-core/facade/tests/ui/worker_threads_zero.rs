@@ -1,0 +1,2 @@
+#[pluggable_runtime::main(worker_threads = 0)]
+async fn main() {}
