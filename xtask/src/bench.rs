@@ -3,7 +3,8 @@
 //! The benchmark lives in its own crate (`xtask/bench`) because `cargo xtask`
 //! builds this one in debug, and because tokio, async-executor and the
 //! reporting crates must stay out of everything but that crate. Every
-//! argument goes through unchanged: `cargo xtask bench --help` lists them.
+//! argument goes through unchanged: `cargo xtask bench --help` lists them,
+//! `--queue PATH::Type --queue-path DIR` (bench your own queue) included.
 
 use crate::cmd::{Passthrough, run_release};
 

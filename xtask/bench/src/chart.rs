@@ -7,11 +7,11 @@ use anyhow::anyhow;
 use plotters::{coord::ranged1d::SegmentValue, prelude::*};
 
 use crate::{
-    contenders::{BASELINE, CONTENDERS},
+    contenders::{self, BASELINE, CONTENDERS},
     report::Results,
 };
 
-/// One colour per contender, in the order of `CONTENDERS`.
+/// One colour per contender, in the order of [`CONTENDERS`].
 const PALETTE: [RGBColor; 6] = [
     RGBColor(0x1f, 0x77, 0xb4),
     RGBColor(0x2c, 0xa0, 0x2c),
@@ -20,6 +20,9 @@ const PALETTE: [RGBColor; 6] = [
     RGBColor(0xff, 0x7f, 0x0e),
     RGBColor(0xd6, 0x27, 0x28),
 ];
+
+/// The colour of a user's queue (`--queue`).
+const EXTRA_COLOUR: RGBColor = RGBColor(0x8c, 0x56, 0x4b);
 
 /// Draws the chart of `results` into `path` (an SVG file).
 pub fn draw(results: &Results, path: &Path) -> anyhow::Result<()> {
@@ -111,6 +114,9 @@ pub fn draw(results: &Results, path: &Path) -> anyhow::Result<()> {
 }
 
 fn contender_colour(contender: &str) -> RGBColor {
+    if contenders::extra_name() == Some(contender) {
+        return EXTRA_COLOUR;
+    }
     let index = CONTENDERS.iter().position(|c| *c == contender).unwrap_or(0);
     PALETTE[index % PALETTE.len()]
 }

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, bail};
 
 use crate::{
-    contenders::{ALIASES, CONTENDERS},
+    contenders::{self, ALIASES},
     workloads::Workload,
 };
 
@@ -56,6 +56,23 @@ pub struct Args {
     /// List the workloads and contenders, then exit.
     #[arg(long)]
     pub list: bool,
+
+    /// Bench your own queue too: the path of a type that implements
+    /// `runtime_core::Queue`, like `my_crate::MyQueue`; it runs beside the
+    /// built-in contenders, under this name. Needs --queue-path.
+    #[arg(long, value_name = "PATH::TYPE", requires = "queue_path")]
+    pub queue: Option<String>,
+
+    /// The directory of the crate that defines --queue (relative to the
+    /// workspace root). It must depend on this workspace's runtime-core (by
+    /// path, or from crates.io: the generated crate patches it to this one).
+    #[arg(long, value_name = "DIR", requires = "queue")]
+    pub queue_path: Option<PathBuf>,
+
+    /// Build the --queue crate in the dev profile instead of release (for
+    /// the harness's own tests: the numbers mean nothing).
+    #[arg(long, hide = true)]
+    pub queue_dev_profile: bool,
 }
 
 /// What to run, resolved from [`Args`].
@@ -78,7 +95,11 @@ impl Plan {
         let contenders = parse_contenders(&args.contenders)?;
         let workers = parse_workers(&args.workers, cores)?;
         let rounds = args.rounds.unwrap_or(if args.quick { 3 } else { 10 });
-        let full = !args.quick && args.filter.is_empty() && args.contenders.is_empty();
+        // A run with a user's queue never rewrites BENCHMARKS.md.
+        let full = !args.quick
+            && args.filter.is_empty()
+            && args.contenders.is_empty()
+            && contenders::extra_name().is_none();
         Ok(Self { workloads, contenders, workers, quick: args.quick, rounds, full })
     }
 
@@ -110,21 +131,22 @@ pub fn parse_workloads(names: &[String]) -> anyhow::Result<Vec<Workload>> {
     Ok(out)
 }
 
-/// Contender names (or their [`ALIASES`]), in the canonical order, or all of
-/// them for an empty list.
+/// Contender names (or their [`ALIASES`]), in the canonical order
+/// ([`contenders::names`]), or all of them for an empty list.
 pub fn parse_contenders(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
+    let all = contenders::names();
     if names.is_empty() {
-        return Ok(CONTENDERS.to_vec());
+        return Ok(all);
     }
     let mut picked = Vec::new();
     for name in names.iter().map(|n| n.trim()) {
         let alias = ALIASES.iter().find(|(alias, _)| *alias == name).map(|(_, contender)| *contender);
-        let Some(contender) = CONTENDERS.iter().copied().find(|c| *c == name).or(alias) else {
-            bail!("unknown contender {name:?}; valid contenders: {}", CONTENDERS.join(", "));
+        let Some(contender) = all.iter().copied().find(|c| *c == name).or(alias) else {
+            bail!("unknown contender {name:?}; valid contenders: {}", all.join(", "));
         };
         picked.push(contender);
     }
-    Ok(CONTENDERS.iter().copied().filter(|c| picked.contains(c)).collect())
+    Ok(all.into_iter().filter(|c| picked.contains(c)).collect())
 }
 
 /// `"1,2,N"` → `[1, 2, cores]`, without duplicates, in the order given.

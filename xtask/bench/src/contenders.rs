@@ -17,11 +17,13 @@ use std::{
     fmt,
     future::Future,
     pin::Pin,
-    sync::Arc,
+    sync::{Arc, OnceLock},
     task::{Context, Poll},
     thread,
     time::Duration,
 };
+
+use anyhow::bail;
 
 use crate::{
     memory,
@@ -35,6 +37,49 @@ pub const CONTENDERS: [&str; 6] = {
     let [flume, crossbeam, mutex] = backends::BACKENDS;
     [flume, crossbeam, mutex, "tokio", "async-executor", "tutorial"]
 };
+
+/// A user's queue, run as one more contender (see [`add_queue`]).
+struct Extra {
+    name: &'static str,
+    start: fn(usize) -> Box<dyn Contender>,
+}
+
+/// Set at most once, before anything runs, by [`crate::main_with_queue`].
+static EXTRA: OnceLock<Extra> = OnceLock::new();
+
+/// Adds this runtime on the queue `Q` as a contender called `name`, after the
+/// built-in backends. Once per process, before anything runs.
+pub fn add_queue<Q: runtime_core::Queue>(name: &str) -> anyhow::Result<()> {
+    let name = name.trim();
+    if name.is_empty() || name.contains(',') {
+        bail!("--queue: {name:?} cannot name a contender (it must be non-empty, without commas)");
+    }
+    if CONTENDERS.contains(&name) || ALIASES.iter().any(|(alias, _)| *alias == name) {
+        bail!("--queue: {name:?} is already a contender's name; valid contenders: {}", CONTENDERS.join(", "));
+    }
+    // Leaked once: every name in the results is a `&'static str`.
+    let name: &'static str = Box::leak(name.to_owned().into_boxed_str());
+    let extra = Extra { name, start: |workers| Box::new(Harness(Ours::<Q>::new(workers), workers)) };
+    if EXTRA.set(extra).is_err() {
+        bail!("a queue was already added to this benchmark: one --queue per run");
+    }
+    Ok(())
+}
+
+/// The name of the user's queue, if one was added.
+pub fn extra_name() -> Option<&'static str> {
+    EXTRA.get().map(|extra| extra.name)
+}
+
+/// Every contender of this run, in the order of the table's columns:
+/// [`CONTENDERS`], with the user's queue, if any, after the built-in backends.
+pub fn names() -> Vec<&'static str> {
+    let mut names = CONTENDERS.to_vec();
+    if let Some(extra) = extra_name() {
+        names.insert(backends::BACKENDS.len(), extra);
+    }
+    names
+}
 
 /// Other names the command line accepts for a contender: `seed` is what
 /// `tutorial` used to be called.
@@ -101,8 +146,11 @@ impl<R: Runner> Contender for Harness<R> {
 /// Starts contender `name` with `workers` worker threads.
 ///
 /// # Panics
-/// If `name` is not in [`CONTENDERS`] (names are checked when parsing flags).
+/// If `name` is not in [`names`] (names are checked when parsing flags).
 pub fn start(name: &str, workers: usize) -> Box<dyn Contender> {
+    if let Some(extra) = EXTRA.get().filter(|extra| extra.name == name) {
+        return (extra.start)(workers);
+    }
     let ours = backends::with_backend!(name, |Q| {
         Box::new(Harness(Ours::<Q>::new(workers), workers)) as Box<dyn Contender>
     });
@@ -110,7 +158,7 @@ pub fn start(name: &str, workers: usize) -> Box<dyn Contender> {
         "tokio" => Box::new(Harness(Tokio::new(workers), workers)),
         "async-executor" => Box::new(Harness(AsyncExecutor::new(workers), workers)),
         "tutorial" => Box::new(Harness(TutorialRunner(Tutorial::new(workers)), workers)),
-        other => panic!("unknown contender {other:?} (valid: {})", CONTENDERS.join(", ")),
+        other => panic!("unknown contender {other:?} (valid: {})", names().join(", ")),
     })
 }
 

@@ -11,7 +11,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::contenders::{self, CONTENDERS};
+use crate::contenders;
 
 /// The first argument that turns this binary into a memory child.
 pub const CHILD_ARG: &str = "__memory-child";
@@ -99,8 +99,9 @@ pub fn child_main(args: &[String]) -> anyhow::Result<()> {
     let [contender, workers, tasks] = args else {
         bail!("usage: bench {CHILD_ARG} CONTENDER WORKERS TASKS");
     };
-    if !CONTENDERS.contains(&contender.as_str()) {
-        bail!("unknown contender {contender:?}; valid contenders: {}", CONTENDERS.join(", "));
+    let names = contenders::names();
+    if !names.contains(&contender.as_str()) {
+        bail!("unknown contender {contender:?}; valid contenders: {}", names.join(", "));
     }
     let workers: usize = workers.parse().context("WORKERS")?;
     let tasks: usize = tasks.parse().context("TASKS")?;
