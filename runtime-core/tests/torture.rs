@@ -12,6 +12,7 @@
 #![cfg(not(loom))]
 
 use std::{
+    cell::RefCell,
     future::{Future, poll_fn},
     panic::{AssertUnwindSafe, catch_unwind},
     sync::{
@@ -74,8 +75,9 @@ fn threads_named(prefix: &str) -> Option<usize> {
 }
 
 /// Asserts that `threads_named(prefix)` reaches `n` within 10 s (a new
-/// thread names itself only once it starts running). A no-op where threads
-/// cannot be counted.
+/// thread names itself only once it starts running, and a joined thread
+/// leaves the list only once the kernel has finished its exit, which may be a
+/// little after `join` returned). A no-op where threads cannot be counted.
 fn assert_threads_named(prefix: &str, n: usize, what: &str) {
     let deadline = Instant::now() + deadline(Duration::from_secs(10));
     while let Some(count) = threads_named(prefix) {
@@ -84,6 +86,33 @@ fn assert_threads_named(prefix: &str, n: usize, what: &str) {
         }
         assert!(Instant::now() < deadline, "{what}: {count} threads named {prefix}-*, expected {n}");
         thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// A marker left in a thread's thread-locals that counts itself out when the
+/// thread runs its thread-local destructors, which the thread does before it
+/// terminates, so before `JoinHandle::join` on it returns. (Unlike its entry
+/// in `/proc/self/task`: the kernel wakes the joiner when the exiting thread
+/// clears its thread-id word, a little before it takes the thread off that
+/// list.)
+struct ExitProbe(Arc<AtomicUsize>);
+
+thread_local! {
+    static EXIT_PROBE: RefCell<Option<ExitProbe>> = const { RefCell::new(None) };
+}
+
+impl ExitProbe {
+    /// Leaves a probe counted in `live` in the calling thread's thread-locals.
+    fn install(live: &Arc<AtomicUsize>) {
+        live.fetch_add(1, Ordering::SeqCst);
+        // A probe already there (none in these tests) is dropped: counted out.
+        EXIT_PROBE.with(|probe| *probe.borrow_mut() = Some(ExitProbe(live.clone())));
+    }
+}
+
+impl Drop for ExitProbe {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -267,7 +296,8 @@ pub fn wakers_outlive_the_runtime<Q: Queue>() {
 }
 
 /// A parked task whose waker is held by someone else does not keep the
-/// runtime alive: dropping the runtime returns, joins its workers, and drops
+/// runtime alive: dropping the runtime returns, joins its workers (each has
+/// run its thread-local destructors by the time the drop returns), and drops
 /// the future while the foreign waker still exists.
 pub fn foreign_waker_does_not_keep_runtime_alive<Q: Queue>() {
     within(20, "drop with a foreign waker", || {
@@ -276,11 +306,33 @@ pub fn foreign_waker_does_not_keep_runtime_alive<Q: Queue>() {
         rt.spawn(parked(slot.clone(), polls, drops.clone())).detach();
         let foreign = waker_in(&slot);
         assert_threads_named(&prefix, 2, "both workers are running");
+        // An exit probe on each worker: two tasks that wait for each other
+        // on a blocking barrier cannot run on the same worker.
+        let live = Arc::new(AtomicUsize::new(0));
+        let both = Arc::new(Barrier::new(2));
+        let probes: Vec<_> = (0..2)
+            .map(|_| {
+                let (live, both) = (live.clone(), both.clone());
+                rt.spawn(async move {
+                    ExitProbe::install(&live);
+                    both.wait();
+                })
+            })
+            .collect();
+        rt.block_on(async {
+            for probe in probes {
+                probe.await;
+            }
+        });
+        assert_eq!(live.load(Ordering::SeqCst), 2, "a probe on each worker");
         let handle = rt.handle();
         drop(rt);
         assert!(handle.is_shutdown());
         assert_eq!(drops.load(Ordering::SeqCst), 1, "the future is dropped although its waker lives");
-        assert_eq!(threads_named(&prefix).unwrap_or(0), 0, "drop joined every worker");
+        assert_eq!(live.load(Ordering::SeqCst), 0, "drop joined every worker");
+        // Joined threads leave /proc/self/task shortly after `join` returns,
+        // not necessarily before: wait for that instead of assuming it.
+        assert_threads_named(&prefix, 0, "the joined workers are gone");
         drop(foreign);
         drop(slot.lock().unwrap().take());
     });
