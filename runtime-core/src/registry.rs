@@ -48,6 +48,17 @@ impl Key {
         let packed = ((shard as u64) << 32 | slot as u64) + 1;
         Key(NonZeroU64::new(packed).expect("packed + 1 is never zero"))
     }
+    /// The packed word: never 0 and, with at most 1024 shards, never
+    /// `u64::MAX` either (the task wrapper uses both as states of its own).
+    pub(crate) fn raw(self) -> u64 {
+        self.0.get()
+    }
+
+    /// A key from [`Key::raw`].
+    pub(crate) fn from_raw(raw: u64) -> Option<Self> {
+        NonZeroU64::new(raw).map(Key)
+    }
+
     fn shard(self) -> usize {
         ((self.0.get() - 1) >> 32) as usize
     }
@@ -59,9 +70,11 @@ impl Key {
 #[derive(Debug, Default)]
 struct Shard {
     closed: bool,
-    /// One entry per registered task whose future is alive; `None` once
-    /// `close` took the waker.
-    wakers: Slab<Option<Waker>>,
+    /// One entry per registered task whose future is alive; `Waker::noop()`
+    /// once `close` took the real one. (Not an `Option`: slab's entry enum
+    /// cannot share `Waker`'s one niche with it, and every parked task would
+    /// pay 8 more bytes.)
+    wakers: Slab<Waker>,
 }
 
 #[derive(Debug)]
@@ -83,7 +96,7 @@ impl Registry {
         if guard.closed {
             return Err(waker);
         }
-        Ok(Key::new(shard, guard.wakers.insert(Some(waker))))
+        Ok(Key::new(shard, guard.wakers.insert(waker)))
     }
 
     /// Removes a task's entry: its future has been dropped.
@@ -101,7 +114,14 @@ impl Registry {
         for shard in self.shards.iter() {
             let mut guard = shard.lock();
             guard.closed = true;
-            all.extend(guard.wakers.iter_mut().filter_map(|(_, waker)| waker.take()));
+            let noop = Waker::noop();
+            all.extend(
+                guard
+                    .wakers
+                    .iter_mut()
+                    .filter(|(_, waker)| !waker.will_wake(noop))
+                    .map(|(_, waker)| std::mem::replace(waker, noop.clone())),
+            );
         }
         all
     }
