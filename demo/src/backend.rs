@@ -1,11 +1,16 @@
 //! The queue backends this binary knows, and which of them were compiled in.
 //!
 //! A Cargo feature *enables* a backend (features are additive, so a build may
-//! hold several); `--queue NAME` *chooses* one of those at run time.
+//! hold several); `--queue NAME` *chooses* one of those at run time. The
+//! features are pluggable-runtime's, and so are the answers: which backends
+//! are enabled, which is the default, and the dispatch from a name to a queue
+//! type ([`pluggable_runtime::backends`]). This enum only gives the names to
+//! clap.
 
 use std::fmt;
 
 use clap::ValueEnum;
+use pluggable_runtime::backends;
 
 /// A queue backend, by the name `--queue` takes.
 ///
@@ -23,8 +28,9 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// Every backend, in the order the default is picked from.
-    pub const ALL: [Backend; 3] = [Backend::Flume, Backend::Crossbeam, Backend::Mutex];
+    /// Every backend, in the order the default is picked from (the order of
+    /// `pluggable_runtime::DefaultQueue`).
+    pub const ALL: [Backend; 3] = [Backend::Crossbeam, Backend::Mutex, Backend::Flume];
 
     /// The name on the command line, which is also the feature's name.
     pub fn name(self) -> &'static str {
@@ -37,11 +43,7 @@ impl Backend {
 
     /// Whether this build has the backend's feature on.
     pub fn is_compiled_in(self) -> bool {
-        match self {
-            Backend::Flume => cfg!(feature = "flume"),
-            Backend::Crossbeam => cfg!(feature = "crossbeam"),
-            Backend::Mutex => cfg!(feature = "mutex"),
-        }
+        backends::is_enabled(self.name())
     }
 
     /// The backends this build has, in default order.
@@ -50,13 +52,17 @@ impl Backend {
     }
 
     /// Resolves `--queue`: the requested backend if it is compiled in, else
-    /// the first compiled in; an error that says which feature to enable
-    /// otherwise.
+    /// the default (`pluggable_runtime::DefaultQueue`'s); an error that says
+    /// which feature to enable otherwise.
     pub fn choose(requested: Option<Backend>) -> Result<Backend, NotCompiledIn> {
         match requested {
             Some(backend) if backend.is_compiled_in() => Ok(backend),
             Some(backend) => Err(NotCompiledIn(Some(backend))),
-            None => Self::compiled_in().next().ok_or(NotCompiledIn(None)),
+            None => {
+                let default =
+                    backends::DEFAULT.and_then(|name| Self::ALL.into_iter().find(|b| b.name() == name));
+                default.ok_or(NotCompiledIn(None))
+            }
         }
     }
 }

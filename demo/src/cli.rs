@@ -11,7 +11,8 @@ use crate::backend::Backend;
 #[command(name = "demo", version)]
 pub struct Cli {
     /// The queue backend to run on, among those compiled in (see Features
-    /// below). Default: the first compiled in of flume, crossbeam, mutex.
+    /// below). Default: the first compiled in of crossbeam, mutex, flume
+    /// (pluggable_runtime::DefaultQueue's order).
     #[arg(long, short, value_enum, value_name = "NAME", global = true)]
     pub queue: Option<Backend>,
 

@@ -1,15 +1,11 @@
 //! `cargo run -p demo`: the runtime's scenes, on any queue backend.
 //!
 //! The scenes are generic over the [`Queue`](runtime_core::Queue) type;
-//! `main` parses the flags and dispatches once, on the backend chosen with
+//! `main` parses the flags and dispatches once, through
+//! [`pluggable_runtime::backends::with_backend`], on the backend chosen with
 //! `--queue` among those compiled in (features `flume`, `crossbeam`, `mutex`,
-//! `all-queues`). Run `cargo run -p demo -- --help` for everything else.
-// Without any backend feature there is nothing to run the scenes on: the
-// binary still builds, and says which feature to enable.
-#![cfg_attr(
-    not(any(feature = "flume", feature = "crossbeam", feature = "mutex")),
-    allow(dead_code, unused_variables)
-)]
+//! `all-queues`). Without any backend the binary still builds, and says which
+//! feature to enable. Run `cargo run -p demo -- --help` for everything else.
 
 mod backend;
 mod cli;
@@ -18,6 +14,9 @@ mod scenes;
 mod settings;
 
 use std::process::ExitCode;
+
+use pluggable_runtime::backends::{self, WithQueue};
+use runtime_core::Queue;
 
 use crate::{backend::Backend, cli::Cli, settings::Settings};
 
@@ -35,16 +34,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     let backend = Backend::choose(cli.queue)?;
     let scene = cli.scene.unwrap_or(cli::Scene::Tour);
     let settings = Settings { workers: cli.workers, verbose: cli.verbose };
-    match backend {
-        #[cfg(feature = "flume")]
-        Backend::Flume => scenes::run::<queue_flume::FlumeQueue>(backend, scene, &settings),
-        #[cfg(feature = "crossbeam")]
-        Backend::Crossbeam => scenes::run::<queue_crossbeam::CrossbeamQueue>(backend, scene, &settings),
-        #[cfg(feature = "mutex")]
-        Backend::Mutex => scenes::run::<queue_mutex::MutexQueue>(backend, scene, &settings),
-        // `choose` only returns compiled-in backends; this arm is unreachable
-        // exactly when every backend is.
-        #[allow(unreachable_patterns)]
-        other => Err(backend::NotCompiledIn(Some(other)).into()),
+    let run = RunScene { backend, scene, settings };
+    // `choose` only returns compiled-in backends, which `with_backend` knows.
+    backends::with_backend(backend.name(), run)
+        .unwrap_or_else(|| Err(backend::NotCompiledIn(Some(backend)).into()))
+}
+
+/// The scene to run, once the queue type is known.
+struct RunScene {
+    backend: Backend,
+    scene: cli::Scene,
+    settings: Settings,
+}
+
+impl WithQueue for RunScene {
+    type Output = anyhow::Result<()>;
+
+    fn call<Q: Queue>(self) -> Self::Output {
+        scenes::run::<Q>(self.backend, self.scene, &self.settings)
     }
 }

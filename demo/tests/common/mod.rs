@@ -91,14 +91,16 @@ pub fn demo(args: &[&str]) -> Run {
     demo_env(args, &[])
 }
 
-/// The backend the demo picks without `--queue`: the first compiled in.
+/// The backend the demo picks without `--queue`: the first compiled in of
+/// crossbeam, mutex, flume (`pluggable_runtime::DefaultQueue`'s order),
+/// written out here so that the test checks that order.
 pub fn default_backend() -> Option<&'static str> {
-    if cfg!(feature = "flume") {
-        Some("flume")
-    } else if cfg!(feature = "crossbeam") {
+    if cfg!(feature = "crossbeam") {
         Some("crossbeam")
     } else if cfg!(feature = "mutex") {
         Some("mutex")
+    } else if cfg!(feature = "flume") {
+        Some("flume")
     } else {
         None
     }
