@@ -4,15 +4,24 @@
 //! else from a default. A bad value is an error that names the setting and
 //! the value, never a silent fallback.
 
-use std::{env, fmt, io, marker::PhantomData};
+use std::{env, fmt, io, marker::PhantomData, sync::Arc};
 
-use crate::{queue::Queue, runtime::Runtime};
+use crate::{
+    hooks::{Hook, Hooks},
+    panic_policy::PanicPolicy,
+    queue::Queue,
+    runtime::Runtime,
+};
 
 /// The environment variable that sets the default number of worker threads.
 pub const WORKER_THREADS_ENV: &str = "RUNTIME_WORKER_THREADS";
 
 /// The most worker threads a runtime accepts.
 pub const MAX_WORKER_THREADS: usize = 1024;
+
+/// The environment variable that sets the default number of workers reserved
+/// for `High` tasks ([`Builder::high_priority_workers`]).
+pub const HIGH_PRIORITY_WORKERS_ENV: &str = "RUNTIME_HIGH_PRIORITY_WORKERS";
 
 /// Why a runtime could not be built.
 #[derive(Debug)]
@@ -39,7 +48,8 @@ impl BuildError {
     }
 
     /// The setting that was wrong (`"worker_threads"`, `"RUNTIME_WORKER_THREADS"`,
-    /// `"thread_name"`), or `None` if the error is not about a setting.
+    /// `"thread_name"`, `"high_priority_workers"`, `"RUNTIME_HIGH_PRIORITY_WORKERS"`),
+    /// or `None` if the error is not about a setting.
     pub fn setting(&self) -> Option<&str> {
         match &self.kind {
             BuildErrorKind::Invalid { setting, .. } => Some(setting),
@@ -79,11 +89,37 @@ fn check_workers(setting: &str, value: &str, n: Option<usize>) -> Result<usize, 
     }
 }
 
+/// What a checked [`Builder`] hands to [`Runtime::start`].
+pub(crate) struct Config {
+    pub(crate) workers: usize,
+    pub(crate) thread_name: String,
+    /// Workers `0..reserved` run only `High` tasks.
+    pub(crate) reserved: usize,
+    pub(crate) hooks: Hooks,
+    pub(crate) panic_policy: PanicPolicy,
+}
+
+#[cfg(all(test, not(loom)))]
+impl Config {
+    /// Defaults with `workers` workers, for unit tests of the internals.
+    pub(crate) fn for_tests(workers: usize) -> Self {
+        Self {
+            workers,
+            thread_name: "test".to_owned(),
+            reserved: 0,
+            hooks: Hooks::default(),
+            panic_policy: PanicPolicy::default(),
+        }
+    }
+}
+
 /// Configures and builds a [`Runtime`].
 ///
 /// Defaults: as many workers as [`std::thread::available_parallelism`]
 /// reports, unless the environment variable `RUNTIME_WORKER_THREADS` says
-/// otherwise; explicit calls win over both.
+/// otherwise; no worker reserved for `High` tasks unless
+/// `RUNTIME_HIGH_PRIORITY_WORKERS` says otherwise; explicit calls win over
+/// the environment.
 ///
 /// ```
 /// use queue_crossbeam::CrossbeamQueue;
@@ -92,6 +128,7 @@ fn check_workers(setting: &str, value: &str, n: Option<usize>) -> Result<usize, 
 /// let rt = Runtime::<CrossbeamQueue>::builder()
 ///     .worker_threads(2)
 ///     .thread_name("my-pool")
+///     .on_thread_start(|| println!("worker up"))
 ///     .build()?;
 /// assert_eq!(rt.metrics().worker_threads, 2);
 /// # Ok::<(), runtime_core::BuildError>(())
@@ -100,6 +137,10 @@ pub struct Builder<Q: Queue> {
     /// From `worker_threads()`: wins over the environment.
     worker_threads: Option<usize>,
     thread_name: String,
+    /// From `high_priority_workers()`: wins over the environment.
+    high_priority_workers: Option<usize>,
+    hooks: Hooks,
+    panic_policy: PanicPolicy,
     _queue: PhantomData<fn() -> Q>,
 }
 
@@ -108,6 +149,9 @@ impl<Q: Queue> fmt::Debug for Builder<Q> {
         f.debug_struct("Builder")
             .field("worker_threads", &self.worker_threads)
             .field("thread_name", &self.thread_name)
+            .field("high_priority_workers", &self.high_priority_workers)
+            .field("hooks", &self.hooks)
+            .field("panic_policy", &self.panic_policy)
             .field("queue", &std::any::type_name::<Q>())
             .finish()
     }
@@ -122,7 +166,14 @@ impl<Q: Queue> Default for Builder<Q> {
 impl<Q: Queue> Builder<Q> {
     /// A builder with the defaults (see the type docs).
     pub fn new() -> Self {
-        Self { worker_threads: None, thread_name: "runtime-worker".to_owned(), _queue: PhantomData }
+        Self {
+            worker_threads: None,
+            thread_name: "runtime-worker".to_owned(),
+            high_priority_workers: None,
+            hooks: Hooks::default(),
+            panic_policy: PanicPolicy::default(),
+            _queue: PhantomData,
+        }
     }
 
     /// Sets the number of worker threads (1 to [`MAX_WORKER_THREADS`]).
@@ -136,6 +187,49 @@ impl<Q: Queue> Builder<Q> {
     /// `"{prefix}-{i}"`.
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name = prefix.into();
+        self
+    }
+
+    /// Reserves `n` of the workers for `High` tasks: they run nothing else,
+    /// so a `High` task never waits behind `Low` tasks that take long in
+    /// their polls (the tutorial's `HIGH_NUM` threads, inside one stealing
+    /// pool). The other workers run both priorities. `n` must be smaller
+    /// than the worker count; 0 (the default) reserves none. Overrides
+    /// `RUNTIME_HIGH_PRIORITY_WORKERS`.
+    pub fn high_priority_workers(mut self, n: usize) -> Self {
+        self.high_priority_workers = Some(n);
+        self
+    }
+
+    /// Runs `f` on each worker thread when it starts, before it runs tasks.
+    pub fn on_thread_start(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.hooks.thread_start = Some(hook(f));
+        self
+    }
+
+    /// Runs `f` on each worker thread when it stops (after shutdown).
+    pub fn on_thread_stop(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.hooks.thread_stop = Some(hook(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread right before it parks (it found no work).
+    pub fn on_thread_park(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.hooks.thread_park = Some(hook(f));
+        self
+    }
+
+    /// Runs `f` on a worker thread right after it wakes from parking.
+    pub fn on_thread_unpark(mut self, f: impl Fn() + Send + Sync + 'static) -> Self {
+        self.hooks.thread_unpark = Some(hook(f));
+        self
+    }
+
+    /// What to do with the panic of a task nobody awaits (detached, or its
+    /// `Task` dropped): see [`PanicPolicy`]. The default is
+    /// [`PanicPolicy::Ignore`] (count it in `Metrics::panicked`).
+    pub fn on_task_panic(mut self, policy: PanicPolicy) -> Self {
+        self.panic_policy = policy;
         self
     }
 
@@ -157,12 +251,50 @@ impl<Q: Queue> Builder<Q> {
         }
     }
 
+    /// The number of workers reserved for `High` tasks, out of `workers`.
+    fn resolve_reserved(&self, workers: usize) -> Result<usize, BuildError> {
+        const EXPECTED: &str = "a whole number of workers smaller than the worker count";
+        let (setting, value, n) = match self.high_priority_workers {
+            Some(n) => ("high_priority_workers", n.to_string(), Some(n)),
+            None => match env::var(HIGH_PRIORITY_WORKERS_ENV) {
+                Ok(value) => {
+                    let n = value.trim().parse().ok();
+                    (HIGH_PRIORITY_WORKERS_ENV, value, n)
+                }
+                Err(env::VarError::NotPresent) => return Ok(0),
+                Err(env::VarError::NotUnicode(value)) => {
+                    (HIGH_PRIORITY_WORKERS_ENV, value.to_string_lossy().into_owned(), None)
+                }
+            },
+        };
+        match n {
+            Some(n) if n < workers => Ok(n),
+            Some(_) => Err(BuildError::invalid(
+                setting,
+                format!("{value} (with {workers} worker threads)"),
+                EXPECTED,
+            )),
+            None => Err(BuildError::invalid(setting, value, EXPECTED)),
+        }
+    }
+
     /// Checks the settings and starts the worker threads.
     pub fn build(self) -> Result<Runtime<Q>, BuildError> {
         let workers = self.resolve_workers()?;
+        let reserved = self.resolve_reserved(workers)?;
         if self.thread_name.contains('\0') {
             return Err(BuildError::invalid("thread_name", self.thread_name, "a name without NUL bytes"));
         }
-        Runtime::start(workers, &self.thread_name)
+        Runtime::start(Config {
+            workers,
+            thread_name: self.thread_name,
+            reserved,
+            hooks: self.hooks,
+            panic_policy: self.panic_policy,
+        })
     }
+}
+
+fn hook(f: impl Fn() + Send + Sync + 'static) -> Hook {
+    Arc::new(f)
 }

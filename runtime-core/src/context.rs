@@ -6,6 +6,7 @@ use std::cell::{Cell, RefCell};
 use crate::{
     handle::{Handle, SchedulerRef},
     queue::Priority,
+    task_id::{TaskId, TaskMetadata},
 };
 
 #[cfg(not(loom))]
@@ -16,6 +17,8 @@ std::thread_local! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
     /// Set while a `block_on` is driving a future on this thread.
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
+    /// The metadata of the task a worker is polling on this thread, or null.
+    static CURRENT_TASK: Cell<*const TaskMetadata> = const { Cell::new(std::ptr::null()) };
 }
 
 // loom's macro takes no `const { .. }` initialisers.
@@ -27,6 +30,8 @@ loom::thread_local! {
     static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
     /// Set while a `block_on` is driving a future on this thread.
     static IN_BLOCK_ON: Cell<bool> = Cell::new(false);
+    /// The metadata of the task a worker is polling on this thread, or null.
+    static CURRENT_TASK: Cell<*const TaskMetadata> = Cell::new(std::ptr::null());
 }
 
 /// This thread's worker index if it is a worker of runtime `runtime_id`.
@@ -121,4 +126,36 @@ impl Drop for BlockOnGuard {
     fn drop(&mut self) {
         let _ = IN_BLOCK_ON.try_with(|b| b.set(false));
     }
+}
+
+/// Marks `metadata`'s task as the one this worker thread is polling, until
+/// the guard drops. Only the worker calls this, around `Runnable::run`.
+pub(crate) fn enter_task(metadata: &TaskMetadata) -> TaskGuard {
+    let _ = CURRENT_TASK.try_with(|c| c.set(metadata));
+    TaskGuard(())
+}
+
+/// Undoes [`enter_task`] on drop (also when the poll unwinds).
+pub(crate) struct TaskGuard(());
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let _ = CURRENT_TASK.try_with(|c| c.set(std::ptr::null()));
+    }
+}
+
+/// Calls `f` with the metadata of the task being polled on this thread.
+pub(crate) fn with_current_task<R>(f: impl FnOnce(&TaskMetadata) -> R) -> Option<R> {
+    let ptr = CURRENT_TASK.try_with(Cell::get).ok()?;
+    // SAFETY: non-null only between `enter_task` and its guard's drop, which
+    // the worker wraps around `Runnable::run`: during that time the runnable
+    // being run keeps its task's header, where the metadata lives, alive.
+    // Code running on this thread in between (the task's own poll) sees it
+    // only through this shared reference, which does not escape `f`.
+    unsafe { ptr.as_ref() }.map(f)
+}
+
+/// The id of the task being polled on this thread.
+pub(crate) fn current_task_id() -> Option<TaskId> {
+    with_current_task(TaskMetadata::id)
 }

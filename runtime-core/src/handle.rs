@@ -22,6 +22,7 @@ use crate::{
     scheduler::{Books, Shared},
     sync::Arc,
     task::{Task, Tracked},
+    task_id::{TaskId, TaskMetadata},
 };
 
 /// Where the runnables of one runtime and one priority go, whatever the
@@ -33,8 +34,8 @@ pub(crate) trait Scheduler: Send + Sync + 'static {
     fn schedule(&self, runnable: Runnable, info: ScheduleInfo);
     fn metrics(&self) -> Metrics;
     fn is_closed(&self) -> bool;
-    /// Closes the runtime, waits at most `timeout` for its workers, drains
-    /// with `handle` current.
+    /// Closes the runtime, waits at most `timeout` for its workers and joins
+    /// them, drains with `handle` current.
     fn shutdown(&self, handle: &Handle, timeout: Option<Duration>);
 }
 
@@ -66,11 +67,7 @@ impl<Q: Queue> Scheduler for TypedScheduler<Q> {
         self.shared.is_closed()
     }
     fn shutdown(&self, handle: &Handle, timeout: Option<Duration>) {
-        if !self.shared.close_and_wait(timeout) && context::is_worker() {
-            return;
-        }
-        let _current = context::enter_current(handle.clone());
-        self.shared.drain(self.shared.exit.count());
+        self.shared.shutdown(handle, timeout);
     }
 }
 
@@ -150,12 +147,10 @@ impl Handle {
 
     /// Shuts the runtime down from any handle: for a runtime that nobody
     /// can drop, such as one in a `static`. Like dropping the runtime, it
-    /// cancels every task and waits for the workers to exit, and when it
-    /// returns every future has been dropped; the worker threads are joined
-    /// later, when the [`Runtime`](crate::Runtime) itself is dropped (if
-    /// ever). On a worker thread of this runtime it cannot wait for itself:
-    /// it closes the runtime and the last worker out drains. Calling it
-    /// again, or dropping the runtime afterwards, is harmless.
+    /// cancels every task, waits for the workers to exit and joins them, and
+    /// when it returns every future has been dropped. On a worker thread it
+    /// cannot wait: it closes the runtime and the last worker out drains.
+    /// Calling it again, or dropping the runtime afterwards, is harmless.
     ///
     /// ```
     /// # use queue_flume::FlumeQueue;
@@ -232,8 +227,10 @@ where
         books.stats.bump(Counter::Spawned);
     }
     let schedule = move |runnable, info| scheduler.schedule(runnable, info);
-    let (runnable, task) =
-        async_task::Builder::new().propagate_panic(true).spawn(move |()| tracked, WithInfo(schedule));
+    let (runnable, task) = async_task::Builder::new()
+        .propagate_panic(true)
+        .metadata(TaskMetadata::new(TaskId::next()))
+        .spawn(move |_| tracked, WithInfo(schedule));
     if refused {
         // Cancelled at once; awaiting the task says so.
         drop(runnable);

@@ -40,6 +40,18 @@
 //! race, or shutdown), it removes itself and searches. Either way the counts
 //! stay exact.
 //!
+//! **Reserved workers** (`Builder::high_priority_workers`) run only `High`
+//! tasks, so they must not take part in the protocol above: a notification
+//! for a `Low` push that woke one, or found one searching, would be lost.
+//! They never search and never count as searchers; they sleep on a list of
+//! their own (`reserved_sleepers`). A `High` push, after `notify_one` (whose
+//! `SeqCst` fence orders the push first), calls [`Idle::notify_reserved`],
+//! which wakes one reserved sleeper if `num_reserved_sleeping` says there is
+//! one. A reserved worker parks with the same Dekker pair as the others:
+//! register (count itself), `SeqCst` fence, re-check the `High` queues, park.
+//! Either the pusher sees it counted, or its re-check sees the push. When no
+//! worker is reserved, `notify_reserved` is never called.
+//!
 //! **Shutdown** sets the runtime's `closed` flag, then [`Idle::unpark_all`];
 //! every worker checks `closed` after registering as a sleeper and after
 //! waking, so none sleeps through it.
@@ -67,6 +79,11 @@ pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
     /// One per worker; its token is sticky (see [`Parker`]).
     parkers: Box<[CachePadded<Parker>]>,
+    /// Always `reserved_sleepers.len()`, changed only under its lock; read
+    /// by `notify_reserved` without it.
+    num_reserved_sleeping: CachePadded<AtomicUsize>,
+    /// Indices of reserved workers registered as sleepers; each at most once.
+    reserved_sleepers: Mutex<Vec<usize>>,
 }
 
 impl Idle {
@@ -76,6 +93,8 @@ impl Idle {
             num_sleeping: CachePadded::new(AtomicUsize::new(0)),
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             parkers: (0..workers).map(|_| CachePadded::new(Parker::new())).collect(),
+            num_reserved_sleeping: CachePadded::new(AtomicUsize::new(0)),
+            reserved_sleepers: Mutex::new(Vec::new()),
         }
     }
 
@@ -161,6 +180,44 @@ impl Idle {
             sleepers.swap_remove(pos);
             self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
             self.num_searching.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Wakes one sleeping reserved worker, if any: call after pushing a
+    /// `High` task, after `notify_one` (whose fence orders the push before
+    /// the load below; it pairs with the fence in `register_reserved`).
+    pub(crate) fn notify_reserved(&self) {
+        if self.num_reserved_sleeping.load(Ordering::SeqCst) == 0 {
+            return;
+        }
+        let mut sleepers = self.reserved_sleepers.lock();
+        let Some(index) = sleepers.pop() else {
+            return;
+        };
+        self.num_reserved_sleeping.fetch_sub(1, Ordering::SeqCst);
+        drop(sleepers);
+        self.parkers[index].unpark();
+    }
+
+    /// Registers reserved worker `index` as a sleeper. The caller must then
+    /// re-check the `High` queues before parking.
+    pub(crate) fn register_reserved(&self, index: usize) {
+        let mut sleepers = self.reserved_sleepers.lock();
+        sleepers.push(index);
+        self.num_reserved_sleeping.fetch_add(1, Ordering::SeqCst);
+        drop(sleepers);
+        // Pairs with the fence in `notify_one` that precedes every
+        // `notify_reserved`: our count is ordered before the re-check.
+        fence(Ordering::SeqCst);
+    }
+
+    /// Takes reserved worker `index` off its sleepers list, if a notifier
+    /// did not already.
+    pub(crate) fn unregister_reserved(&self, index: usize) {
+        let mut sleepers = self.reserved_sleepers.lock();
+        if let Some(pos) = sleepers.iter().position(|&i| i == index) {
+            sleepers.swap_remove(pos);
+            self.num_reserved_sleeping.fetch_sub(1, Ordering::SeqCst);
         }
     }
 

@@ -54,17 +54,21 @@ mod block_on;
 mod builder;
 mod context;
 mod handle;
+mod hooks;
 mod idle;
 mod lifo;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
+mod panic_policy;
 mod queue;
 mod registry;
 mod runtime;
 mod scheduler;
 mod sync;
 mod task;
+mod task_group;
+mod task_id;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(all(test, not(loom)))]
@@ -77,10 +81,13 @@ mod yield_now;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use builder::{BuildError, Builder, MAX_WORKER_THREADS, WORKER_THREADS_ENV};
+pub use builder::{BuildError, Builder, HIGH_PRIORITY_WORKERS_ENV, MAX_WORKER_THREADS, WORKER_THREADS_ENV};
 pub use handle::{Handle, spawn, spawn_with};
 pub use metrics::Metrics;
+pub use panic_policy::{PanicCallback, PanicPolicy};
 pub use queue::{Priority, Queue, Runnable};
 pub use runtime::Runtime;
 pub use task::{FallibleTask, Task};
+pub use task_group::TaskGroup;
+pub use task_id::{TaskId, TaskMetadata, task_id};
 pub use yield_now::yield_now;

@@ -49,6 +49,9 @@ pub struct Metrics {
     /// counted; the worker carries on. (A destructor that panics when its
     /// task completes makes the task panic instead: see [`Metrics::panicked`].)
     pub drop_panics: u64,
+    /// Hooks (`on_thread_*`) and panic-policy callbacks that panicked:
+    /// contained and counted; the worker carries on.
+    pub hook_panics: u64,
     /// Tasks that exist (spawned, not yet finished).
     pub live_tasks: u64,
     /// Tasks queued right now, in the shared and the local queues.
@@ -66,9 +69,10 @@ pub(crate) enum Counter {
     Steals,
     Parks,
     DropPanics,
+    HookPanics,
 }
 
-const COUNTERS: usize = 8;
+const COUNTERS: usize = 9;
 
 #[derive(Debug, Default)]
 struct Row([AtomicU64; COUNTERS]);
@@ -138,6 +142,7 @@ impl Stats {
             steals: self.sum(Counter::Steals),
             parks: self.sum(Counter::Parks),
             drop_panics: self.sum(Counter::DropPanics),
+            hook_panics: self.sum(Counter::HookPanics),
             live_tasks: spawned.saturating_sub(completed + panicked + cancelled),
             queued: 0,
         }

@@ -2,15 +2,18 @@
 
 use std::fmt;
 
+use crate::task_id::TaskMetadata;
+
 /// A scheduled task, ready to be polled once.
 ///
 /// It exists only while the task is scheduled: the runtime pushes it into a
 /// [`Queue`] when the task is spawned or woken, and a worker pops it and calls
 /// `run()`. Dropping a `Runnable` without running it cancels the task.
 ///
-/// It carries no metadata (a task's priority is known from the queue it sits
-/// in), which keeps every task's allocation a word smaller.
-pub type Runnable = async_task::Runnable;
+/// It carries one word of metadata, [`TaskMetadata`]: the task's id
+/// (`runnable.metadata().id()`). A task's priority is known from the queue
+/// it sits in, so it is not stored.
+pub type Runnable = async_task::Runnable<TaskMetadata>;
 
 /// The scheduling priority of a task.
 ///

@@ -71,7 +71,7 @@ impl Key {
 struct Shard {
     closed: bool,
     /// One entry per registered task whose future is alive; `Waker::noop()`
-    /// once `close` took the real one. (Not an `Option`: slab's entry enum
+    /// once `close` took the real one (all of them, the first time). (Not an `Option`: slab's entry enum
     /// cannot share `Waker`'s one niche with it, and every parked task would
     /// pay 8 more bytes.)
     wakers: Slab<Waker>,
@@ -113,15 +113,12 @@ impl Registry {
         let mut all = Vec::new();
         for shard in self.shards.iter() {
             let mut guard = shard.lock();
-            guard.closed = true;
+            if std::mem::replace(&mut guard.closed, true) {
+                // Taken by an earlier call: nothing is inserted after it.
+                continue;
+            }
             let noop = Waker::noop();
-            all.extend(
-                guard
-                    .wakers
-                    .iter_mut()
-                    .filter(|(_, waker)| !waker.will_wake(noop))
-                    .map(|(_, waker)| std::mem::replace(waker, noop.clone())),
-            );
+            all.extend(guard.wakers.iter_mut().map(|(_, waker)| std::mem::replace(waker, noop.clone())));
         }
         all
     }

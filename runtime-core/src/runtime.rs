@@ -4,7 +4,7 @@ use std::{fmt, future::Future, time::Duration};
 
 use crate::{
     block_on::block_on,
-    builder::{BuildError, Builder},
+    builder::{BuildError, Builder, Config},
     context,
     handle::{Handle, spawn_on},
     metrics::Metrics,
@@ -42,7 +42,6 @@ use crate::{
 pub struct Runtime<Q: Queue> {
     shared: Arc<Shared<Q>>,
     handle: Handle,
-    threads: Vec<thread::JoinHandle<()>>,
     /// Set by the first shutdown (explicit or in `drop`): the runtime may
     /// also have been *closed* by a dying worker, which joins nothing.
     shut_down: bool,
@@ -74,24 +73,36 @@ impl<Q: Queue> Runtime<Q> {
         Builder::new()
     }
 
-    /// Starts `workers` worker threads named `"{thread_name}-{index}"`, with
-    /// settings the [`Builder`] has checked.
-    pub(crate) fn start(workers: usize, thread_name: &str) -> Result<Self, BuildError> {
-        let shared = Arc::new(Shared::<Q>::new(next_runtime_id(), workers));
+    /// Starts the worker threads, with settings the [`Builder`] has checked.
+    pub(crate) fn start(config: Config) -> Result<Self, BuildError> {
+        let workers = config.workers;
+        let shared = Arc::new(Shared::<Q>::new(next_runtime_id(), &config));
+        // For `PanicPolicy::ShutdownRuntime`; held weakly, since the books
+        // live inside the shared state. (loom's `Arc` has no weak pointers;
+        // no loom model uses the panic policy.)
+        #[cfg(not(loom))]
+        {
+            let weak = Arc::downgrade(&shared);
+            let close = move || {
+                if let Some(shared) = weak.upgrade() {
+                    shared.close();
+                }
+            };
+            let _ = shared.books.closer.set(Box::new(close));
+        }
         let handle = Handle::new(&shared);
-        let mut threads = Vec::with_capacity(workers);
         for index in 0..workers {
-            let name = format!("{thread_name}-{index}");
+            let name = format!("{}-{index}", config.thread_name);
             let (worker_shared, worker_handle) = (shared.clone(), handle.clone());
             let spawned = thread::Builder::new()
                 .name(name.clone())
                 .spawn(move || worker::run(worker_shared, index, worker_handle));
             match spawned {
-                Ok(thread) => threads.push(thread),
+                Ok(thread) => shared.threads.lock().push(thread),
                 Err(error) => {
                     // Stop the workers already started; the ones never started
                     // still count on the exit latch, so count them out here.
-                    let runtime = Runtime { shared, handle, threads, shut_down: false };
+                    let runtime = Runtime { shared, handle, shut_down: false };
                     for _ in index..workers {
                         runtime.shared.exit.count_down();
                     }
@@ -100,7 +111,7 @@ impl<Q: Queue> Runtime<Q> {
                 }
             }
         }
-        Ok(Runtime { shared, handle, threads, shut_down: false })
+        Ok(Runtime { shared, handle, shut_down: false })
     }
 
     /// Spawns a `Low`-priority task. Await the returned [`Task`] for its
@@ -179,25 +190,7 @@ impl<Q: Queue> Runtime<Q> {
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
         self.shut_down = true;
-        let threads = std::mem::take(&mut self.threads);
-        let exited = self.shared.close_and_wait(timeout);
-        if context::is_worker() {
-            // Dropped on a worker thread: the last worker out drains.
-            return;
-        }
-        if exited {
-            // Otherwise the timeout passed and the threads are detached.
-            for thread in threads {
-                // A worker that died (a panicking backend) already closed the
-                // runtime and said why on stderr; shutdown does not turn that
-                // into a second panic here.
-                let _ = thread.join();
-            }
-        }
-        // Idempotent: the last worker out also drains. Workers still running
-        // are polling, or about to exit.
-        let _current = context::enter_current(self.handle.clone());
-        self.shared.drain(self.shared.exit.count());
+        self.shared.shutdown(&self.handle, timeout);
     }
 }
 

@@ -14,6 +14,12 @@
 //!   so that yielding lets others run. `High` tasks skip the slot.
 //! - A `Runnable` carries no priority: the queue it sits in tells, and the
 //!   LIFO slot holds `Low` tasks only.
+//! - *Reserved workers* (`Builder::high_priority_workers`, workers `0..n`)
+//!   run only `High` tasks: they take from their local `High` queue, the
+//!   shared `High` queue, and steal `High` tasks from siblings. A `Low` task
+//!   that a task on a reserved worker spawns or wakes goes to the shared
+//!   `Low` queue, where the other workers look. They park and are woken
+//!   apart from the others (see "Reserved workers" in `idle.rs`).
 //! - Any thread may pop from any queue: siblings steal from local queues and
 //!   from LIFO slots, so no task is stranded behind a worker that is stuck in
 //!   a long poll (the LIFO slot of tokio was unstealable, tokio#4941).
@@ -91,19 +97,24 @@
 //! then drops that future.) Dropping the runtime on one of its own workers
 //! cannot wait: the last worker out drains.
 
-use std::{fmt, time::Duration};
+use std::{any::Any, fmt, sync::OnceLock, time::Duration};
 
 use async_task::ScheduleInfo;
 use crossbeam_utils::CachePadded;
 
 use crate::{
+    builder::Config,
     context,
+    handle::Handle,
+    hooks::Hooks,
     idle::Idle,
     lifo::LifoSlot,
     metrics::{Counter, Metrics, Stats},
+    panic_policy::{Action, PanicPolicy},
     queue::{Priority, Queue, Runnable},
     registry::Registry,
-    sync::{AtomicBool, AtomicUsize, Backoff, Ordering, fence},
+    sync::{AtomicBool, AtomicUsize, Backoff, Mutex, Ordering, fence, thread},
+    task_id::TaskId,
 };
 
 /// The longest the drain waits for wakes in flight to land in a queue
@@ -113,14 +124,43 @@ use crate::{
 const IN_FLIGHT_WAIT: u32 = 1_000;
 
 /// The runtime's books: the part of its state that does not depend on the
-/// queue type (its id, the live-task registry, the counters). What every
-/// task's [`Tracked`](crate::task::Tracked) wrapper holds on to.
-#[derive(Debug)]
+/// queue type (its id, the live-task registry, the counters, the panic
+/// policy). What every task's [`Tracked`](crate::task::Tracked) wrapper
+/// holds on to.
 pub(crate) struct Books {
     /// Distinguishes this runtime's worker threads from others'.
     pub(crate) id: usize,
     pub(crate) registry: Registry,
     pub(crate) stats: Stats,
+    pub(crate) panic_policy: PanicPolicy,
+    /// Closes the runtime (for `PanicPolicy::ShutdownRuntime`); set once the
+    /// runtime's shared state exists, holding it weakly.
+    pub(crate) closer: OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl Books {
+    /// A panic nobody will see (`task.rs`): apply the policy.
+    pub(crate) fn on_unobserved_panic(&self, id: TaskId, payload: &(dyn Any + Send)) {
+        match self.panic_policy.apply(id, payload) {
+            Action::Nothing => {}
+            Action::Shutdown => {
+                if let Some(close) = self.closer.get() {
+                    close();
+                }
+            }
+            Action::CallbackPanicked => self.stats.bump(Counter::HookPanics),
+        }
+    }
+}
+
+impl fmt::Debug for Books {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Books")
+            .field("id", &self.id)
+            .field("stats", &self.stats)
+            .field("panic_policy", &self.panic_policy)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A worker's stealable state.
@@ -149,15 +189,23 @@ pub(crate) struct Shared<Q> {
     drained: AtomicBool,
     /// Wakes the thread waiting in `shutdown_timeout` when the last worker exits.
     pub(crate) exit: crate::sync::Latch,
+    /// The worker threads, joined by the first shutdown that sees them exit.
+    pub(crate) threads: Mutex<Vec<thread::JoinHandle<()>>>,
+    /// Workers `0..reserved` run only `High` tasks (see "Reserved workers").
+    pub(crate) reserved: usize,
+    pub(crate) hooks: Hooks,
 }
 
 impl<Q: Queue> Shared<Q> {
-    pub(crate) fn new(id: usize, workers: usize) -> Self {
+    pub(crate) fn new(id: usize, config: &Config) -> Self {
+        let workers = config.workers;
         Self {
             books: crate::sync::Arc::new(Books {
                 id,
                 registry: Registry::new(workers),
                 stats: Stats::new(id, workers),
+                panic_policy: config.panic_policy.clone(),
+                closer: OnceLock::new(),
             }),
             shared_queues: [Q::new(), Q::new()],
             locals: (0..workers)
@@ -169,7 +217,15 @@ impl<Q: Queue> Shared<Q> {
             closed: AtomicBool::new(false),
             drained: AtomicBool::new(false),
             exit: crate::sync::Latch::new(workers),
+            threads: Mutex::new(Vec::with_capacity(workers)),
+            reserved: config.reserved,
+            hooks: config.hooks.clone(),
         }
+    }
+
+    /// Whether worker `index` runs only `High` tasks.
+    pub(crate) fn is_reserved(&self, index: usize) -> bool {
+        index < self.reserved
     }
 
     pub(crate) fn is_closed(&self) -> bool {
@@ -197,6 +253,12 @@ impl<Q: Queue> Shared<Q> {
             self.high_queued.fetch_add(1, Ordering::Relaxed);
         }
         match context::worker_index(self.books.id) {
+            // A reserved worker runs no `Low` task: one it spawns or wakes
+            // goes where the others look first.
+            Some(index) if self.is_reserved(index) && priority == Priority::Low => {
+                self.shared_queues[priority.index()].push(runnable);
+                self.injected.fetch_add(1, Ordering::Relaxed);
+            }
             Some(index) => {
                 let local = &self.locals[index];
                 if priority == Priority::Low && !info.woken_while_running {
@@ -213,6 +275,10 @@ impl<Q: Queue> Shared<Q> {
             }
         }
         self.notify_after_push();
+        if priority == Priority::High && self.reserved > 0 {
+            // After `notify_one`'s fence: see "Reserved workers" in `idle.rs`.
+            self.idle.notify_reserved();
+        }
     }
 
     /// After a push: wake a sleeper if needed, or drain if the final drain
@@ -287,14 +353,38 @@ impl<Q: Queue> Shared<Q> {
         self.drain_queues();
     }
 
-    /// Closes the runtime and waits at most `timeout` (`None`: no limit)
-    /// for its workers to exit; returns whether they all did. Waits for
-    /// nothing on a worker thread (one of ours cannot wait for itself, and
-    /// another runtime's must not block on us). The caller then drains,
-    /// with the runtime current, passing `self.exit.count()`.
-    pub(crate) fn close_and_wait(&self, timeout: Option<Duration>) -> bool {
+    /// Shuts the runtime down (see "What shutdown promises"): closes it,
+    /// waits at most `timeout` (`None`: no limit) for the workers to exit and
+    /// joins them, then drains with `handle` current. Waits for nothing on a
+    /// worker thread (one of ours cannot wait for itself, and another
+    /// runtime's must not block on us): the last worker out drains. Safe to
+    /// call more than once, from `Runtime::drop` and from any handle.
+    pub(crate) fn shutdown(&self, handle: &Handle, timeout: Option<Duration>) {
         self.close();
-        !context::is_worker() && self.exit.wait(timeout)
+        if context::is_worker() {
+            return;
+        }
+        if self.exit.wait(timeout) {
+            let threads = std::mem::take(&mut *self.threads.lock());
+            for thread in threads {
+                // A worker that died (a panicking backend) already closed the
+                // runtime and said why on stderr; shutdown does not turn that
+                // into a second panic here.
+                let _ = thread.join();
+            }
+        }
+        // Otherwise the timeout passed and the threads stay detached. The
+        // drain is idempotent: the last worker out drains too. Workers still
+        // running are polling, or about to exit.
+        let _current = context::enter_current(handle.clone());
+        self.drain(self.exit.count());
+    }
+
+    /// Whether any queue holds a `High` runnable (a reserved worker's
+    /// re-check before it parks).
+    pub(crate) fn has_high_work(&self) -> bool {
+        let high = Priority::High.index();
+        !self.shared_queues[high].is_empty() || self.locals.iter().any(|l| !l.queues[high].is_empty())
     }
 
     /// Whether any queue or LIFO slot holds a runnable.

@@ -21,14 +21,26 @@
 //!   exactly the parked tasks whose futures still exist.
 
 use std::{
+    any::Any,
     fmt,
     future::Future,
+    mem::ManuallyDrop,
     panic::{AssertUnwindSafe, catch_unwind, resume_unwind},
     pin::Pin,
     task::{Context, Poll},
 };
 
-use crate::{context, metrics::Counter, registry::Key, scheduler::Books, sync::Arc};
+use futures_lite::FutureExt;
+
+use crate::{
+    context,
+    metrics::Counter,
+    panic_policy::drop_payload,
+    registry::Key,
+    scheduler::Books,
+    sync::Arc,
+    task_id::{TaskId, TaskMetadata},
+};
 
 /// A handle to a spawned task: await it for the task's output.
 ///
@@ -42,15 +54,21 @@ use crate::{context, metrics::Counter, registry::Key, scheduler::Books, sync::Ar
 ///   instead.
 #[must_use = "dropping a Task cancels it; call .detach() to let it run in the background"]
 pub struct Task<T> {
-    inner: async_task::FallibleTask<T>,
+    inner: Join<T>,
 }
 
 impl<T> Task<T> {
-    pub(crate) fn new(inner: async_task::Task<T>) -> Self {
-        Self { inner: inner.fallible() }
+    pub(crate) fn new(inner: async_task::Task<T, TaskMetadata>) -> Self {
+        Self { inner: Join::new(inner) }
     }
 
-    /// Lets the task run to completion in the background; its output is dropped.
+    /// The task's id, unique within the process.
+    pub fn id(&self) -> TaskId {
+        self.inner.id()
+    }
+
+    /// Lets the task run to completion in the background; its output is
+    /// dropped, and a panic goes to the runtime's [`PanicPolicy`](crate::PanicPolicy).
     pub fn detach(self) {
         self.inner.detach();
     }
@@ -82,7 +100,7 @@ impl<T> Future for Task<T> {
     type Output = T;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match Pin::new(&mut self.inner).poll(cx) {
+        match self.inner.poll(cx) {
             Poll::Ready(Some(output)) => Poll::Ready(output),
             Poll::Ready(None) => panic!(
                 "runtime_core::Task: the task was cancelled before it finished \
@@ -97,17 +115,22 @@ impl<T> Future for Task<T> {
 
 impl<T> fmt::Debug for Task<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Task").field("finished", &self.is_finished()).finish()
+        f.debug_struct("Task").field("id", &self.id()).field("finished", &self.is_finished()).finish()
     }
 }
 
 /// A [`Task`] that yields `None` when the task was cancelled.
 #[must_use = "dropping a FallibleTask cancels it; call .detach() to let it run in the background"]
 pub struct FallibleTask<T> {
-    inner: async_task::FallibleTask<T>,
+    inner: Join<T>,
 }
 
 impl<T> FallibleTask<T> {
+    /// The task's id, unique within the process.
+    pub fn id(&self) -> TaskId {
+        self.inner.id()
+    }
+
     /// Lets the task run to completion in the background.
     pub fn detach(self) {
         self.inner.detach();
@@ -129,68 +152,204 @@ impl<T> Future for FallibleTask<T> {
     type Output = Option<T>;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<T>> {
-        Pin::new(&mut self.inner).poll(cx)
+        self.inner.poll(cx)
     }
 }
 
 impl<T> fmt::Debug for FallibleTask<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FallibleTask").field("finished", &self.is_finished()).finish()
+        f.debug_struct("FallibleTask").field("id", &self.id()).field("finished", &self.is_finished()).finish()
     }
+}
+
+/// What both join handles hold: async-task's fallible handle (polling it
+/// yields `None` for a cancelled task, with no race against the
+/// cancellation), and the task's id.
+struct Join<T> {
+    /// `None` only while `detach` or `cancel` consume it.
+    task: Option<async_task::FallibleTask<T, TaskMetadata>>,
+    id: TaskId,
+}
+
+impl<T> Unpin for Join<T> {}
+
+impl<T> Join<T> {
+    fn new(task: async_task::Task<T, TaskMetadata>) -> Self {
+        let id = task.metadata().id();
+        Self { task: Some(task.fallible()), id }
+    }
+
+    fn id(&self) -> TaskId {
+        self.id
+    }
+
+    fn detach(mut self) {
+        if let Some(task) = self.task.take() {
+            task.detach();
+        }
+    }
+
+    async fn cancel(mut self) -> Option<T> {
+        let task = self.task.take()?;
+        match AssertUnwindSafe(task.cancel()).catch_unwind().await {
+            Ok(output) => output,
+            Err(payload) => resume_unwind(Unobserved::open(payload)),
+        }
+    }
+
+    fn is_finished(&self) -> bool {
+        self.task.as_ref().is_none_or(|task| task.is_finished())
+    }
+
+    fn poll(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
+        let Some(task) = &mut self.task else {
+            return Poll::Ready(None);
+        };
+        match catch_unwind(AssertUnwindSafe(|| Pin::new(task).poll(cx))) {
+            Ok(poll) => poll,
+            Err(payload) => resume_unwind(Unobserved::open(payload)),
+        }
+    }
+}
+
+/// A task's panic on its way to an awaiter: what the task wrapper resumes
+/// with, so that async-task stores it as the task's output. Every join
+/// handle opens it and resumes the task's own payload, so an awaiter sees
+/// exactly what the task panicked with. If nobody ever opens it (the `Task`
+/// was detached or dropped, before or after the panic), async-task drops it
+/// with the output, and the drop applies the runtime's
+/// [`PanicPolicy`](crate::PanicPolicy): on the worker right after the poll,
+/// or on the thread that let go of the `Task`.
+struct Unobserved {
+    payload: Option<Box<dyn Any + Send>>,
+    books: Arc<Books>,
+    id: Option<TaskId>,
+}
+
+impl Unobserved {
+    /// The task's own payload, out of an `Unobserved` (any other payload,
+    /// say a panic from the join machinery itself, passes through).
+    fn open(payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
+        match payload.downcast::<Unobserved>() {
+            Ok(mut unobserved) => unobserved.payload.take().expect("opened once"),
+            Err(other) => other,
+        }
+    }
+}
+
+impl Drop for Unobserved {
+    fn drop(&mut self) {
+        let Some(payload) = self.payload.take() else {
+            return;
+        };
+        if let Some(id) = self.id {
+            self.books.on_unobserved_panic(id, &*payload);
+        }
+        drop_payload(payload);
+    }
+}
+
+/// The payload to resume a task's panic with (see [`Unobserved`]).
+fn to_awaiter(books: &Arc<Books>, payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
+    let id = context::current_task_id();
+    Box::new(Unobserved { payload: Some(payload), books: books.clone(), id })
 }
 
 pin_project_lite::pin_project! {
     /// The wrapper around every spawned future. See the module docs.
     ///
-    /// Its state is derived from its two options, so that it costs no more
-    /// than the future, a pointer and one word:
-    /// - `future: Some`, `key: None`: running, never parked;
-    /// - `future: Some`, `key: Some`: parked at least once, registered;
-    /// - `future: None`: finished and counted (or refused at spawn).
+    /// It costs the future plus two words: every task pays for it, and the
+    /// runtime promises at most 120 bytes per parked task.
     pub(crate) struct Tracked<F> {
-        // Dropped by the wrapper itself, inside its own `catch_unwind`,
-        // because async-task drops what it owns under an abort-on-panic guard.
+        // Dropped by the wrapper itself, in place, inside its own
+        // `catch_unwind` (async-task drops what it owns under an
+        // abort-on-panic guard); `state` says whether it has been. Not an
+        // `Option`: a future has no niche, so its tag would cost a word.
         #[pin]
-        future: Option<F>,
+        future: ManuallyDrop<F>,
         books: Arc<Books>,
-        // Where the task's waker sits in the registry, once it has parked.
-        key: Option<Key>,
+        state: State,
     }
 
     impl<F> PinnedDrop for Tracked<F> {
         fn drop(this: Pin<&mut Self>) {
-            let mut this = this.project();
-            if this.future.is_some() {
+            let this = this.project();
+            if !this.state.is_done() {
                 // Dropped before it finished: cancelled (its `Task` was
                 // dropped, or the runtime shut down). Nobody can receive a
                 // panic from its destructor: it is counted and contained.
-                let dropped = drop_future(this.future.as_mut());
-                finish(this.books, this.key, Counter::Cancelled);
+                // SAFETY: not done, so the future has not been dropped.
+                let dropped = unsafe { drop_future(this.future) };
+                finish(this.books, this.state, Counter::Cancelled);
                 contain(this.books, dropped);
             }
         }
     }
 }
 
+/// Where a [`Tracked`] future stands, in one word.
+#[derive(Debug, Clone, Copy)]
+struct State(u64);
+
+impl State {
+    /// Alive, and never parked: not in the registry.
+    const LIVE: State = State(0);
+    /// The future has been dropped (finished and counted, or refused at
+    /// spawn). Any other value is the registry key of a parked task, alive.
+    const DONE: State = State(u64::MAX);
+
+    fn registered(key: Key) -> Self {
+        let state = State(key.raw());
+        debug_assert!(state.key().is_some(), "a registry key is neither LIVE nor DONE");
+        state
+    }
+
+    fn key(self) -> Option<Key> {
+        if self.is_done() { None } else { Key::from_raw(self.0) }
+    }
+
+    fn is_done(self) -> bool {
+        self.0 == Self::DONE.0
+    }
+}
+
 impl<F> Tracked<F> {
     /// A future of a task being spawned.
     pub(crate) fn new(future: F, books: Arc<Books>) -> Self {
-        Self { future: Some(future), books, key: None }
+        Self { future: ManuallyDrop::new(future), books, state: State::LIVE }
     }
 
     /// A task refused at spawn (the runtime is shut down): its future is
     /// dropped right here, on the spawning thread, and it counts as nothing,
     /// since it was never spawned.
     pub(crate) fn refused(future: F, books: Arc<Books>) -> Self {
-        drop(future);
-        Self { future: None, books, key: None }
+        let mut future = ManuallyDrop::new(future);
+        // SAFETY: dropped once, here; `State::DONE` keeps anything from
+        // touching it again (it is neither polled nor dropped afterwards).
+        unsafe { ManuallyDrop::drop(&mut future) };
+        Self { future, books, state: State::DONE }
     }
 }
 
+/// The pinned future inside its `ManuallyDrop`.
+fn pinned<F>(future: Pin<&mut ManuallyDrop<F>>) -> Pin<&mut F> {
+    // SAFETY: `ManuallyDrop<F>` is a transparent wrapper: the `F` is pinned
+    // exactly as long as its wrapper is, it is never moved out, and it is
+    // dropped in place only by `drop_future`.
+    unsafe { future.map_unchecked_mut(|future| &mut **future) }
+}
+
 /// Drops the future in place, catching a panic from its destructor.
-fn drop_future<F>(mut future: Pin<&mut Option<F>>) -> std::thread::Result<()> {
-    // Pinned data may be dropped in place; `set` does exactly that.
-    catch_unwind(AssertUnwindSafe(move || future.set(None)))
+///
+/// # Safety
+/// At most once per future, and never touching it afterwards: callers check
+/// that the state is not `DONE`, then set it (`finish`).
+unsafe fn drop_future<F>(future: Pin<&mut ManuallyDrop<F>>) -> std::thread::Result<()> {
+    // SAFETY: pinned data may be dropped in place (it is not moved); the
+    // caller guarantees this is the only drop.
+    let future = unsafe { future.get_unchecked_mut() };
+    // SAFETY: as above.
+    catch_unwind(AssertUnwindSafe(move || unsafe { ManuallyDrop::drop(future) }))
 }
 
 /// Counts a destructor's panic that nobody can receive, and drops its
@@ -198,25 +357,24 @@ fn drop_future<F>(mut future: Pin<&mut Option<F>>) -> std::thread::Result<()> {
 fn contain(books: &Books, result: std::thread::Result<()>) {
     if let Err(payload) = result {
         books.stats.bump(Counter::DropPanics);
-        if let Err(again) = catch_unwind(AssertUnwindSafe(move || drop(payload))) {
-            std::mem::forget(again);
-        }
+        drop_payload(payload);
     }
 }
 
-/// Counts how a task finished and takes it out of the registry.
-fn finish(books: &Books, key: &mut Option<Key>, counter: Counter) {
+/// Counts how a task finished, takes it out of the registry, and marks its
+/// future dropped (the caller just dropped it).
+fn finish(books: &Books, state: &mut State, counter: Counter) {
     books.stats.bump(counter);
-    if let Some(key) = key.take() {
+    if let Some(key) = std::mem::replace(state, State::DONE).key() {
         books.registry.remove(key);
     }
 }
 
 /// Puts the task's waker in the registry, on its first `Pending`.
-fn register(books: &Books, key: &mut Option<Key>, cx: &Context<'_>) {
+fn register(books: &Books, state: &mut State, cx: &Context<'_>) {
     let shard = context::worker_index(books.id).unwrap_or(0);
     match books.registry.insert(shard, cx.waker().clone()) {
-        Ok(inserted) => *key = Some(inserted),
+        Ok(key) => *state = State::registered(key),
         Err(waker) => {
             // Closed: shutdown is under way and will not find this task
             // through the registry. Wake it, so that it is queued (and the
@@ -232,38 +390,42 @@ impl<F: Future> Future for Tracked<F> {
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         let mut this = self.project();
-        let Some(future) = this.future.as_mut().as_pin_mut() else {
-            // async-task never polls a task again once it returned `Ready`
-            // or panicked, and those are the only ways the future goes.
-            unreachable!("runtime_core: a task was polled after it finished");
-        };
+        // async-task never polls a task again once it returned `Ready` or
+        // panicked, and those are the only ways the future goes.
+        assert!(!this.state.is_done(), "runtime_core: a task was polled after it finished");
+        let future = pinned(this.future.as_mut());
         match catch_unwind(AssertUnwindSafe(|| future.poll(cx))) {
             Ok(Poll::Pending) => {
-                if this.key.is_none() {
-                    register(this.books, this.key, cx);
+                if this.state.0 == State::LIVE.0 {
+                    register(this.books, this.state, cx);
                 }
                 Poll::Pending
             }
-            Ok(Poll::Ready(output)) => match drop_future(this.future) {
-                Ok(()) => {
-                    finish(this.books, this.key, Counter::Completed);
-                    Poll::Ready(output)
+            Ok(Poll::Ready(output)) => {
+                // SAFETY: not done (checked above); `finish` marks it done.
+                let dropped = unsafe { drop_future(this.future) };
+                match dropped {
+                    Ok(()) => {
+                        finish(this.books, this.state, Counter::Completed);
+                        Poll::Ready(output)
+                    }
+                    // The destructor panicked: the task panicked, and the
+                    // awaiter gets that panic instead of the output.
+                    Err(payload) => {
+                        finish(this.books, this.state, Counter::Panicked);
+                        drop(output);
+                        resume_unwind(to_awaiter(this.books, payload))
+                    }
                 }
-                // The destructor panicked: the task panicked, and the
-                // awaiter gets that panic instead of the output.
-                Err(payload) => {
-                    finish(this.books, this.key, Counter::Panicked);
-                    drop(output);
-                    resume_unwind(payload)
-                }
-            },
+            }
             Err(payload) => {
                 // A destructor panicking while the poll's panic is on its way
                 // to the awaiter: that first panic is the one it gets.
-                let dropped = drop_future(this.future);
-                finish(this.books, this.key, Counter::Panicked);
+                // SAFETY: not done (checked above); `finish` marks it done.
+                let dropped = unsafe { drop_future(this.future) };
+                finish(this.books, this.state, Counter::Panicked);
                 contain(this.books, dropped);
-                resume_unwind(payload)
+                resume_unwind(to_awaiter(this.books, payload))
             }
         }
     }

@@ -20,6 +20,11 @@
 //!    rounds;
 //! 5. otherwise it registers as a sleeper, re-checks everything, and parks.
 //!
+//! A reserved worker (`Builder::high_priority_workers`) looks only for
+//! `High` work: its local `High` queue, the shared `High` queue, then the
+//! siblings' local `High` queues; otherwise it parks on the reserved
+//! sleepers' list (`idle.rs`).
+//!
 //! A task's poll runs inside `catch_unwind`, so nothing a task does can kill
 //! its worker; the panic count itself is kept by the task wrapper.
 //!
@@ -46,6 +51,7 @@ use std::{
 use crate::{
     context,
     handle::Handle,
+    hooks::{Hook, Hooks},
     metrics::Counter,
     queue::{Priority, Queue, Runnable},
     scheduler::Shared,
@@ -72,8 +78,11 @@ struct Worker<Q> {
     searching: bool,
     /// The last poll ended with the task waking itself (it yielded).
     yielded: bool,
-    /// Between `Idle::register` and `Idle::unregister` in `park`.
+    /// Between `Idle::register` and `Idle::unregister` in `park` (or their
+    /// reserved counterparts).
     registered: bool,
+    /// Runs only `High` tasks.
+    reserved: bool,
     /// `Shared::injected` when this worker last emptied its view of the
     /// shared queues.
     injected_seen: usize,
@@ -97,9 +106,18 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
         searching: false,
         yielded: false,
         registered: false,
+        reserved: false,
         injected_seen: 0,
     };
-    worker.run_loop();
+    worker.reserved = worker.shared.is_reserved(index);
+    worker.hook(|hooks| &hooks.thread_start);
+    if worker.reserved {
+        worker.run_reserved_loop();
+    } else {
+        worker.run_loop();
+    }
+    // A normal exit only: not while unwinding (see `hooks.rs`).
+    worker.hook(|hooks| &hooks.thread_stop);
 }
 
 /// Counts a worker out on the exit latch; the last one out drains.
@@ -135,7 +153,11 @@ impl<Q> Drop for Worker<Q> {
     /// unwinds mid-loop (a panicking backend); harmless after a normal exit
     /// (it leaves the loop counted as a searcher, and the runtime is closed).
     fn drop(&mut self) {
-        if self.in_idle_protocol() {
+        if self.reserved {
+            if self.registered {
+                self.shared.idle.unregister_reserved(self.index);
+            }
+        } else if self.in_idle_protocol() {
             self.shared.idle.abandon(self.index, self.searching);
         }
     }
@@ -149,6 +171,55 @@ impl<Q> Worker<Q> {
 }
 
 impl<Q: Queue> Worker<Q> {
+    /// Runs one of the user's hooks, counting a panic (contained).
+    fn hook(&self, which: impl FnOnce(&Hooks) -> &Option<Hook>) {
+        if !Hooks::run(which(&self.shared.hooks)) {
+            self.shared.count(self.index, Counter::HookPanics, 1);
+        }
+    }
+
+    /// The loop of a reserved worker: `High` tasks only.
+    fn run_reserved_loop(&mut self) {
+        while !self.shared.is_closed() {
+            match self.take_high_anywhere() {
+                Some(runnable) => self.run_task(runnable, Priority::High),
+                None => self.park_reserved(),
+            }
+        }
+    }
+
+    /// A `High` task from this worker's queue, the shared queue, or a
+    /// sibling's queue.
+    fn take_high_anywhere(&mut self) -> Option<Runnable> {
+        if let Some(r) = self.take(Priority::High) {
+            return Some(r);
+        }
+        let n = self.shared.locals.len();
+        let start = self.next_random() as usize % n;
+        let high = Priority::High.index();
+        (0..n).map(|i| (start + i) % n).filter(|&i| i != self.index).find_map(|victim| {
+            let r = self.shared.locals[victim].queues[high].pop()?;
+            self.shared.count(self.index, Counter::Steals, 1);
+            Some(r)
+        })
+    }
+
+    /// Registers on the reserved sleepers' list, re-checks, and parks. See
+    /// "Reserved workers" in [`crate::idle`].
+    fn park_reserved(&mut self) {
+        let shared = &*self.shared;
+        shared.idle.register_reserved(self.index);
+        self.registered = true;
+        if !shared.is_closed() && !shared.has_high_work() {
+            shared.count(self.index, Counter::Parks, 1);
+            self.hook(|hooks| &hooks.thread_park);
+            self.shared.idle.park(self.index);
+            self.hook(|hooks| &hooks.thread_unpark);
+        }
+        self.shared.idle.unregister_reserved(self.index);
+        self.registered = false;
+    }
+
     fn run_loop(&mut self) {
         while !self.shared.is_closed() {
             if let Some((runnable, priority)) = self.next_task() {
@@ -183,6 +254,7 @@ impl<Q: Queue> Worker<Q> {
         // The task wrapper counts panics and async-task hands them to the
         // awaiter; this catch only keeps the worker alive if something
         // outside the future's poll (a destructor) panics.
+        let _task = context::enter_task(runnable.metadata());
         self.yielded = catch_unwind(AssertUnwindSafe(|| runnable.run())).unwrap_or(false);
     }
 
@@ -357,9 +429,11 @@ impl<Q: Queue> Worker<Q> {
         self.registered = true;
         if !shared.is_closed() && !shared.has_work() {
             shared.count(self.index, Counter::Parks, 1);
-            shared.idle.park(self.index);
+            self.hook(|hooks| &hooks.thread_park);
+            self.shared.idle.park(self.index);
+            self.hook(|hooks| &hooks.thread_unpark);
         }
-        shared.idle.unregister(self.index);
+        self.shared.idle.unregister(self.index);
         self.registered = false;
         self.searching = true;
     }
@@ -375,7 +449,7 @@ mod tests {
     /// outside any `catch_unwind`, killing the worker).
     #[test]
     fn high_streak_saturates() {
-        let shared = Arc::new(Shared::<TestQueue>::new(usize::MAX, 1));
+        let shared = Arc::new(Shared::<TestQueue>::new(usize::MAX, &crate::builder::Config::for_tests(1)));
         let mut worker = Worker {
             shared: shared.clone(),
             index: 0,
@@ -385,10 +459,11 @@ mod tests {
             searching: false,
             yielded: false,
             registered: false,
+            reserved: false,
             injected_seen: 0,
             rng: 1,
         };
-        let (runnable, task) = async_task::spawn(async {}, |_| {});
+        let (runnable, task) = crate::task_id::bare_task(async {});
         shared.locals[0].queues[Priority::High.index()].push(runnable);
         shared.high_queued.fetch_add(1, Ordering::Relaxed);
         let (next, priority) = worker.next_task().expect("the High task");

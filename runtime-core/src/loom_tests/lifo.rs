@@ -23,13 +23,10 @@ fn counted(runs: &StdArc<AtomicUsize>, drops: &StdArc<AtomicUsize>) -> Runnable 
         }
     }
     let (runs, dropped) = (runs.clone(), Dropped(drops.clone()));
-    let (runnable, task) = async_task::spawn(
-        async move {
-            let _dropped = dropped;
-            runs.fetch_add(1, SeqCst);
-        },
-        |_| {},
-    );
+    let (runnable, task) = crate::task_id::bare_task(async move {
+        let _dropped = dropped;
+        runs.fetch_add(1, SeqCst);
+    });
     task.detach();
     runnable
 }

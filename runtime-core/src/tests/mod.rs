@@ -63,13 +63,10 @@ fn counting_waker() -> (Arc<CountingWaker>, Waker) {
 /// run or not) and records `id` in `log` when it runs.
 fn runnable(id: usize, log: &Arc<Mutex<Vec<usize>>>, drops: &Arc<AtomicUsize>) -> Runnable {
     let (log, counter) = (log.clone(), crate::testing::DropCounter(drops.clone()));
-    let (runnable, task) = async_task::spawn(
-        async move {
-            let _counter = counter;
-            log.lock().unwrap().push(id);
-        },
-        |_| {},
-    );
+    let (runnable, task) = crate::task_id::bare_task(async move {
+        let _counter = counter;
+        log.lock().unwrap().push(id);
+    });
     task.detach();
     runnable
 }

@@ -1,0 +1,115 @@
+//! [`PanicPolicy`]: what the runtime does with a panic that nobody awaits.
+//!
+//! A task's panic normally resumes in whoever awaits its [`Task`](crate::Task).
+//! When the task was detached, or its `Task` dropped (before or after it
+//! panicked), nobody ever will: the policy decides what happens then
+//! (tokio#2002). The panic travels to the awaiter inside a box of the task
+//! wrapper's (`Unobserved` in `task.rs`) that every join handle opens; when
+//! async-task drops that box unopened, the policy runs, with no lock held:
+//! on the worker right after the poll that panicked if the `Task` was
+//! already gone, else on the thread that detaches or drops the `Task`. The
+//! panic is counted in [`Metrics::panicked`](crate::Metrics::panicked)
+//! whatever the policy.
+
+use std::{any::Any, fmt, sync::Arc};
+
+use crate::task_id::TaskId;
+
+/// What to do with the panic of a task that nobody awaits (it was detached,
+/// or its `Task` dropped, before or after it panicked). Set with
+/// [`Builder::on_task_panic`](crate::Builder::on_task_panic).
+///
+/// ```
+/// # use queue_flume::FlumeQueue;
+/// use runtime_core::{PanicPolicy, Runtime};
+///
+/// let rt = Runtime::<FlumeQueue>::builder()
+///     .on_task_panic(PanicPolicy::callback(|id, payload| {
+///         let message = payload.downcast_ref::<&str>().copied().unwrap_or("?");
+///         eprintln!("task {id} panicked: {message}");
+///     }))
+///     .build()?;
+/// # Ok::<(), runtime_core::BuildError>(())
+/// ```
+#[derive(Clone, Default)]
+#[non_exhaustive]
+pub enum PanicPolicy {
+    /// Count it (`Metrics::panicked`) and carry on: the default.
+    #[default]
+    Ignore,
+    /// Shut the runtime down, as if a worker had died: pending tasks report
+    /// cancellation and spawns are refused. Dropping the `Runtime` (or
+    /// `Handle::shutdown`) then joins and drains as usual.
+    ShutdownRuntime,
+    /// Call a function with the task's id and the panic's payload; made by
+    /// [`PanicPolicy::callback`].
+    Callback(PanicCallback),
+}
+
+/// The function of [`PanicPolicy::Callback`].
+#[derive(Clone)]
+pub struct PanicCallback(Arc<CallbackFn>);
+
+/// What a [`PanicCallback`] calls: the task's id and the panic's payload.
+type CallbackFn = dyn Fn(TaskId, &(dyn Any + Send)) + Send + Sync;
+
+impl PanicPolicy {
+    /// Calls `f(task_id, payload)` (see the module docs for on which
+    /// thread). A panic inside `f` is contained and counted in
+    /// [`Metrics::hook_panics`](crate::Metrics::hook_panics).
+    pub fn callback(f: impl Fn(TaskId, &(dyn Any + Send)) + Send + Sync + 'static) -> Self {
+        PanicPolicy::Callback(PanicCallback(Arc::new(f)))
+    }
+}
+
+impl fmt::Debug for PanicPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            PanicPolicy::Ignore => "Ignore",
+            PanicPolicy::ShutdownRuntime => "ShutdownRuntime",
+            PanicPolicy::Callback(_) => "Callback(..)",
+        })
+    }
+}
+
+impl fmt::Debug for PanicCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PanicCallback(..)")
+    }
+}
+
+/// What applying a policy asks of the runtime.
+pub(crate) enum Action {
+    Nothing,
+    Shutdown,
+    /// The callback panicked (contained): count it.
+    CallbackPanicked,
+}
+
+impl PanicPolicy {
+    /// Applies the policy to the panic `payload` of task `id`.
+    pub(crate) fn apply(&self, id: TaskId, payload: &(dyn Any + Send)) -> Action {
+        match self {
+            PanicPolicy::Ignore => Action::Nothing,
+            PanicPolicy::ShutdownRuntime => Action::Shutdown,
+            PanicPolicy::Callback(PanicCallback(f)) => {
+                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(id, payload))) {
+                    Ok(()) => Action::Nothing,
+                    Err(again) => {
+                        drop_payload(again);
+                        Action::CallbackPanicked
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Drops a panic payload that has been dealt with. Its destructor may panic
+/// in turn (this may run under async-task's abort-on-panic guard, or while
+/// unwinding): that second payload is forgotten, the only one ever leaked.
+pub(crate) fn drop_payload(payload: Box<dyn Any + Send>) {
+    if let Err(again) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || drop(payload))) {
+        std::mem::forget(again);
+    }
+}

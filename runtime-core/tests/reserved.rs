@@ -1,0 +1,107 @@
+//! Reserved priority lanes (`Builder::high_priority_workers`): the
+//! tutorial's `HIGH_NUM` / `LOW_NUM` threads inside one stealing pool, on
+//! every backend.
+#![cfg(not(loom))]
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    thread,
+    time::{Duration, Instant},
+};
+
+use runtime_core::{
+    Priority, Queue, Runtime,
+    testing::{SLOW_TESTS_ENV, size, within},
+};
+
+mod common;
+
+common::per_backend!(high_tasks_start_promptly_while_low_tasks_block, reserved_worker_runs_no_low_task);
+
+/// 1 reserved + 1 general worker; `Low` tasks that each block 50 ms in their
+/// poll, and a `High` task spawned every millisecond: every `High` task
+/// starts within 5 ms of its spawn (p99), and every `Low` task completes.
+fn high_tasks_start_promptly_while_low_tasks_block<Q: Queue>() {
+    // One backend at a time: this measures wake-up latency, which the other
+    // backends' runs of this test would add to on a 2-core machine.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    within(60, "reserved lanes under blocking Low tasks", || {
+        let rt = Runtime::<Q>::builder().worker_threads(2).high_priority_workers(1).build().unwrap();
+        let low_tasks = size(8, 2);
+        let low: Vec<_> = (0..low_tasks)
+            .map(|i| {
+                rt.spawn(async move {
+                    thread::sleep(Duration::from_millis(50));
+                    i
+                })
+            })
+            .collect();
+        let latencies = Arc::new(Mutex::new(Vec::new()));
+        let mut high = Vec::new();
+        let end = Instant::now() + Duration::from_millis(low_tasks as u64 * 50);
+        while Instant::now() < end {
+            let spawned = Instant::now();
+            let latencies = latencies.clone();
+            high.push(rt.spawn_with(Priority::High, async move {
+                latencies.lock().unwrap().push(spawned.elapsed());
+            }));
+            thread::sleep(Duration::from_millis(1));
+        }
+        for task in high {
+            rt.block_on(task);
+        }
+        let sum: usize = low.into_iter().map(|t| rt.block_on(t)).sum();
+        assert_eq!(sum, (0..low_tasks).sum::<usize>(), "every Low task completed");
+        if cfg!(miri) || std::env::var_os(SLOW_TESTS_ENV).is_some() {
+            // Under Miri or a sanitizer every step is 10-100x slower: the
+            // latency bound is about the scheduler, not about those tools.
+            // Every task still ran, which is what they check.
+            return;
+        }
+        let mut latencies = latencies.lock().unwrap().clone();
+        latencies.sort();
+        let p99 = latencies[latencies.len() * 99 / 100];
+        assert!(
+            p99 <= Duration::from_millis(5),
+            "p99 start latency of {} High tasks was {p99:?} (max {:?})",
+            latencies.len(),
+            latencies.last().unwrap()
+        );
+    });
+}
+
+/// Nothing `Low` ever runs on a reserved worker, even when it is the only
+/// idle one and `Low` work is spawned from a task running on it.
+fn reserved_worker_runs_no_low_task<Q: Queue>() {
+    within(20, "a reserved worker runs only High tasks", || {
+        let rt = Runtime::<Q>::builder()
+            .worker_threads(2)
+            .high_priority_workers(1)
+            .thread_name("lane")
+            .build()
+            .unwrap();
+        let on_reserved = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let on_reserved = on_reserved.clone();
+                // High tasks (which may run on the reserved worker) spawn Low ones.
+                rt.spawn_with(Priority::High, async move {
+                    runtime_core::spawn(async move {
+                        if thread::current().name() == Some("lane-0") {
+                            on_reserved.fetch_add(1, Ordering::SeqCst);
+                        }
+                        i
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let sum: usize = tasks.into_iter().map(|t| rt.block_on(t)).sum();
+        assert_eq!(sum, (0..200).sum::<usize>());
+        assert_eq!(on_reserved.load(Ordering::SeqCst), 0, "a Low task ran on the reserved worker");
+    });
+}
