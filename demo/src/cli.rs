@@ -47,6 +47,8 @@ pub enum Scene {
     ///
     /// On one worker: a burst of interleaved Low and High tasks runs High
     /// first; then one Low task keeps getting turns under a stream of High work.
+    /// On two workers: how long High tasks wait to start while Low tasks block,
+    /// without and with a worker reserved for High work.
     Priorities,
     /// Tasks spawned on one worker are run by all of them.
     ///
@@ -94,7 +96,7 @@ impl Scene {
         match self {
             Scene::Tour => "every scene in turn",
             Scene::Tutorial => "the tutorial program, on this runtime",
-            Scene::Priorities => "High runs first, Low still progresses (one worker)",
+            Scene::Priorities => "High runs first, Low still progresses; a reserved High lane",
             Scene::Stealing => "tasks spawned on one worker, run by all",
             Scene::Background => "a timer task ticks while foreground work runs",
             Scene::Echo => "a TCP echo server and its clients on one runtime",

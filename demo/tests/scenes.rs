@@ -45,6 +45,9 @@ fn priorities(backend: &str) {
         "ran in this order:",
         " H1 H2 H3 H4 H5 H6 L1 L2 L3 L4 L5 L6\n",
         "so Low was not starved",
+        "lanes, 2 workers, no reserved worker:",
+        "lanes, 2 workers, 1 reserved worker:",
+        "Low tasks blocked for 50ms each (all completed)",
         "metrics: spawned 18, completed 18, panicked 0, cancelled 0",
     ]);
 }

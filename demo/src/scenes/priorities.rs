@@ -1,12 +1,19 @@
-//! `priorities`: on one worker, `High` runs first, and `Low` is not starved.
+//! `priorities`: on one worker, `High` runs first, and `Low` is not starved;
+//! then, on two workers, a reserved `High` lane
+//! (`Builder::high_priority_workers`) keeps `High` tasks prompt while `Low`
+//! tasks block.
 //!
-//! One worker makes the order deterministic: it is the order in which the
-//! scheduler picks tasks.
+//! One worker makes the order of the first two parts deterministic: it is
+//! the order in which the scheduler picks tasks.
 
-use std::sync::{
-    Arc, Mutex,
-    atomic::{AtomicU64, AtomicUsize, Ordering},
-    mpsc,
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, AtomicUsize, Ordering},
+        mpsc,
+    },
+    thread,
+    time::{Duration, Instant},
 };
 
 use runtime_core::{Metrics, Priority, Queue, Runtime, yield_now};
@@ -19,12 +26,59 @@ const BURST: usize = 6;
 const STREAM_TASKS: usize = 4;
 const STREAM_YIELDS: u64 = 500;
 
-/// Runs the scene; returns the runtime's metrics at its end.
+/// `Low` tasks that block their worker in the lanes part, and for how long each.
+const BLOCKING_LOW: usize = 6;
+const BLOCK: Duration = Duration::from_millis(50);
+
+/// Runs the scene; returns the one-worker runtime's metrics at its end.
 pub fn run<Q: Queue>(settings: &Settings) -> anyhow::Result<Metrics> {
     let rt = settings.runtime_with::<Q>(1)?;
     burst(&rt)?;
     stream(&rt);
-    Ok(rt.metrics())
+    let metrics = rt.metrics();
+    drop(rt);
+    for reserved in [0, 1] {
+        lanes(&Runtime::<Q>::builder().worker_threads(2).high_priority_workers(reserved).build()?, reserved);
+    }
+    Ok(metrics)
+}
+
+/// Two workers, `Low` tasks that each block one 50 ms in its poll (which a
+/// real task should never do), and a `High` task spawned every millisecond:
+/// how long each `High` task waits to start, with and without a worker
+/// reserved for `High` work.
+fn lanes<Q: Queue>(rt: &Runtime<Q>, reserved: usize) {
+    let lows: Vec<_> = (0..BLOCKING_LOW).map(|_| rt.spawn(async { thread::sleep(BLOCK) })).collect();
+    let waits = Arc::new(Mutex::new(Vec::new()));
+    let mut highs = Vec::new();
+    let end = Instant::now() + BLOCK * BLOCKING_LOW as u32 / 2;
+    while Instant::now() < end {
+        let (spawned, waits) = (Instant::now(), waits.clone());
+        highs.push(
+            rt.spawn_with(Priority::High, async move { waits.lock().unwrap().push(spawned.elapsed()) }),
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+    rt.block_on(async {
+        for task in highs.into_iter().chain(lows) {
+            task.await;
+        }
+    });
+    let mut waits = std::mem::take(&mut *waits.lock().unwrap());
+    waits.sort();
+    let at = |q: usize| waits[(waits.len() - 1) * q / 100];
+    let lane = match reserved {
+        0 => "no reserved worker".to_owned(),
+        1 => "1 reserved worker".to_owned(),
+        n => format!("{n} reserved workers"),
+    };
+    println!(
+        "   lanes, 2 workers, {lane}: {} High tasks waited p50 {:.1?}, p99 {:.1?} to start \
+         while {BLOCKING_LOW} Low tasks blocked for {BLOCK:?} each (all completed)",
+        waits.len(),
+        at(50),
+        at(99),
+    );
 }
 
 /// Queues Low and High tasks, interleaved, while the worker is busy; then

@@ -102,8 +102,9 @@ pub mod __private;
 
 pub use global::{block_on, shutdown, shutdown_timeout, spawn, spawn_with};
 pub use runtime_core::{
-    BuildError, FallibleTask, Handle, MAX_WORKER_THREADS, Metrics, Priority, Queue, Runnable, Task,
-    WORKER_THREADS_ENV, yield_now,
+    BuildError, FallibleTask, HIGH_PRIORITY_WORKERS_ENV, Handle, MAX_WORKER_THREADS, Metrics, PanicCallback,
+    PanicPolicy, Priority, Queue, Runnable, Task, TaskGroup, TaskId, TaskMetadata, WORKER_THREADS_ENV,
+    task_id, yield_now,
 };
 pub use select::{DefaultQueue, EnabledBackends, HasDefaultQueue};
 
