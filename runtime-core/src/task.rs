@@ -280,8 +280,10 @@ pin_project_lite::pin_project! {
                 // panic from its destructor: it is counted and contained.
                 // SAFETY: not done, so the future has not been dropped.
                 let dropped = unsafe { drop_future(this.future) };
-                finish(this.books, this.state, Counter::Cancelled);
+                // Counted before the task is: whoever sees it finished sees
+                // its destructor's panic counted too.
                 contain(this.books, dropped);
+                finish(this.books, this.state, Counter::Cancelled);
             }
         }
     }
@@ -423,8 +425,8 @@ impl<F: Future> Future for Tracked<F> {
                 // to the awaiter: that first panic is the one it gets.
                 // SAFETY: not done (checked above); `finish` marks it done.
                 let dropped = unsafe { drop_future(this.future) };
-                finish(this.books, this.state, Counter::Panicked);
                 contain(this.books, dropped);
+                finish(this.books, this.state, Counter::Panicked);
                 resume_unwind(to_awaiter(this.books, payload))
             }
         }

@@ -211,10 +211,7 @@ impl<Q: Queue> Worker<Q> {
         shared.idle.register_reserved(self.index);
         self.registered = true;
         if !shared.is_closed() && !shared.has_high_work() {
-            shared.count(self.index, Counter::Parks, 1);
-            self.hook(|hooks| &hooks.thread_park);
-            self.shared.idle.park(self.index);
-            self.hook(|hooks| &hooks.thread_unpark);
+            self.sleep();
         }
         self.shared.idle.unregister_reserved(self.index);
         self.registered = false;
@@ -421,6 +418,15 @@ impl<Q: Queue> Worker<Q> {
         None
     }
 
+    /// Parks this worker's thread, counted and between the park hooks. The
+    /// caller registered as a sleeper and re-checked first.
+    fn sleep(&self) {
+        self.shared.count(self.index, Counter::Parks, 1);
+        self.hook(|hooks| &hooks.thread_park);
+        self.shared.idle.park(self.index);
+        self.hook(|hooks| &hooks.thread_unpark);
+    }
+
     /// Registers as a sleeper, re-checks, and parks. See [`crate::idle`].
     fn park(&mut self) {
         let shared = &*self.shared;
@@ -428,10 +434,7 @@ impl<Q: Queue> Worker<Q> {
         self.searching = false;
         self.registered = true;
         if !shared.is_closed() && !shared.has_work() {
-            shared.count(self.index, Counter::Parks, 1);
-            self.hook(|hooks| &hooks.thread_park);
-            self.shared.idle.park(self.index);
-            self.hook(|hooks| &hooks.thread_unpark);
+            self.sleep();
         }
         self.shared.idle.unregister(self.index);
         self.registered = false;

@@ -96,7 +96,8 @@ fn abort_all_and_drop_cancel_the_tasks<Q: Queue>() {
         }
         drop(group);
         wait_until("dropping the group cancelled its tasks", || drops.load(Ordering::SeqCst) == 10);
-        assert_eq!(rt.metrics().cancelled, 10);
+        // A future is dropped just before its task is counted cancelled.
+        wait_until("every cancellation was counted", || rt.metrics().cancelled == 10);
     });
 }
 
