@@ -91,11 +91,12 @@
 //! When `shutdown_timeout` gives up on workers still running, the same holds
 //! except for the futures those workers hold (the task each is polling, or a
 //! batch it is moving between queues): each is dropped by that worker when
-//! that step ends, or by the last worker out. (In that case the drain tells a wake in flight from a stuck poll by
-//! counting only, so a wake that races the drain while a worker is stuck in
-//! the *first* poll of a task may still land after it; the waking thread
-//! then drops that future.) Dropping the runtime on one of its own workers
-//! cannot wait: the last worker out drains.
+//! that step ends, or by the last worker out. (In that case the drain tells
+//! a wake in flight from a stuck poll by counting only, so a wake that races
+//! the drain while a worker is stuck in the *first* poll of a task may still
+//! land after it; the waking thread then drops that future.) Dropping the
+//! runtime on one of its own workers cannot wait: the last worker out
+//! drains.
 
 use std::{any::Any, fmt, sync::OnceLock, time::Duration};
 

@@ -140,7 +140,9 @@ impl<Q: Queue> Drop for ExitGuard<Q> {
             let _current = context::enter_current(self.handle.clone());
             if dying {
                 // A second panic while unwinding would abort the process.
-                let _ = catch_unwind(AssertUnwindSafe(|| self.shared.drain(0)));
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.shared.drain(0))) {
+                    crate::panic_policy::drop_payload(payload);
+                }
             } else {
                 self.shared.drain(0);
             }
