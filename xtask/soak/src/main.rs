@@ -34,11 +34,10 @@ use std::{
     panic::AssertUnwindSafe,
     pin::Pin,
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
-    task::{Poll, Waker},
     thread,
     time::{Duration, Instant},
 };
@@ -47,7 +46,7 @@ use anyhow::{Context as _, bail, ensure};
 use backends::BACKENDS;
 use clap::Parser;
 use futures_lite::FutureExt as _;
-use runtime_core::{Priority, Queue, Runtime};
+use runtime_core::{Priority, Queue, Runtime, testing::Signal};
 
 #[derive(Debug, Parser)]
 #[command(name = "soak", about = "Randomized soak test of every runtime backend")]
@@ -275,32 +274,6 @@ impl Env {
                 0
             }),
         }
-    }
-}
-
-/// A one-shot signal: a task awaits it, the waker thread fires it.
-#[derive(Clone, Default)]
-struct Signal(Arc<(AtomicBool, Mutex<Option<Waker>>)>);
-
-impl Signal {
-    /// Fires the signal, waking its waiter with no lock held.
-    fn fire(&self) {
-        self.0.0.store(true, Ordering::SeqCst);
-        let waker = self.0.1.lock().unwrap_or_else(|e| e.into_inner()).take();
-        if let Some(waker) = waker {
-            waker.wake();
-        }
-    }
-
-    async fn wait(&self) {
-        std::future::poll_fn(|cx| {
-            if self.0.0.load(Ordering::SeqCst) {
-                return Poll::Ready(());
-            }
-            *self.0.1.lock().unwrap_or_else(|e| e.into_inner()) = Some(cx.waker().clone());
-            if self.0.0.load(Ordering::SeqCst) { Poll::Ready(()) } else { Poll::Pending }
-        })
-        .await
     }
 }
 
