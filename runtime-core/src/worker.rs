@@ -96,20 +96,7 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
     // waits for a worker that is gone.
     let _exit = ExitGuard { shared: shared.clone(), handle: handle.clone() };
     let _worker = context::enter_worker(shared.books.id, index, handle);
-    let mut worker = Worker {
-        rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
-        shared,
-        index,
-        tick: 0,
-        high_streak: 0,
-        lifo_streak: 0,
-        searching: false,
-        yielded: false,
-        registered: false,
-        reserved: false,
-        injected_seen: 0,
-    };
-    worker.reserved = worker.shared.is_reserved(index);
+    let mut worker = Worker::new(shared, index);
     worker.hook(|hooks| &hooks.thread_start);
     if worker.reserved {
         worker.run_reserved_loop();
@@ -173,6 +160,23 @@ impl<Q> Worker<Q> {
 }
 
 impl<Q: Queue> Worker<Q> {
+    /// Worker `index`'s state, before it runs anything.
+    fn new(shared: Arc<Shared<Q>>, index: usize) -> Self {
+        Worker {
+            rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+            reserved: shared.is_reserved(index),
+            shared,
+            index,
+            tick: 0,
+            high_streak: 0,
+            lifo_streak: 0,
+            searching: false,
+            yielded: false,
+            registered: false,
+            injected_seen: 0,
+        }
+    }
+
     /// Runs one of the user's hooks, counting a panic (contained).
     fn hook(&self, which: impl FnOnce(&Hooks) -> &Option<Hook>) {
         if !Hooks::run(which(&self.shared.hooks)) {
@@ -455,19 +459,8 @@ mod tests {
     #[test]
     fn high_streak_saturates() {
         let shared = Arc::new(Shared::<TestQueue>::new(usize::MAX, &crate::builder::Config::for_tests(1)));
-        let mut worker = Worker {
-            shared: shared.clone(),
-            index: 0,
-            tick: 0,
-            high_streak: u32::MAX,
-            lifo_streak: 0,
-            searching: false,
-            yielded: false,
-            registered: false,
-            reserved: false,
-            injected_seen: 0,
-            rng: 1,
-        };
+        let mut worker = Worker::new(shared.clone(), 0);
+        worker.high_streak = u32::MAX;
         let (runnable, task) = crate::task_id::bare_task(async {});
         shared.locals[0].queues[Priority::High.index()].push(runnable);
         shared.high_queued.fetch_add(1, Ordering::Relaxed);
