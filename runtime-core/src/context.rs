@@ -6,7 +6,7 @@ use std::cell::{Cell, RefCell};
 use crate::{
     handle::{Handle, SchedulerRef},
     queue::Priority,
-    task_id::{TaskId, TaskMetadata},
+    task_id::TaskId,
 };
 
 #[cfg(not(loom))]
@@ -17,8 +17,8 @@ std::thread_local! {
     static CURRENT: RefCell<Option<Handle>> = const { RefCell::new(None) };
     /// Set while a `block_on` is driving a future on this thread.
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
-    /// The metadata of the task a worker is polling on this thread, or null.
-    static CURRENT_TASK: Cell<*const TaskMetadata> = const { Cell::new(std::ptr::null()) };
+    /// The id of the task a worker is polling on this thread.
+    static CURRENT_TASK: Cell<Option<TaskId>> = const { Cell::new(None) };
 }
 
 // loom's macro takes no `const { .. }` initialisers.
@@ -30,8 +30,8 @@ loom::thread_local! {
     static CURRENT: RefCell<Option<Handle>> = RefCell::new(None);
     /// Set while a `block_on` is driving a future on this thread.
     static IN_BLOCK_ON: Cell<bool> = Cell::new(false);
-    /// The metadata of the task a worker is polling on this thread, or null.
-    static CURRENT_TASK: Cell<*const TaskMetadata> = Cell::new(std::ptr::null());
+    /// The id of the task a worker is polling on this thread.
+    static CURRENT_TASK: Cell<Option<TaskId>> = Cell::new(None);
 }
 
 /// This thread's worker index if it is a worker of runtime `runtime_id`.
@@ -128,10 +128,10 @@ impl Drop for BlockOnGuard {
     }
 }
 
-/// Marks `metadata`'s task as the one this worker thread is polling, until
-/// the guard drops. Only the worker calls this, around `Runnable::run`.
-pub(crate) fn enter_task(metadata: &TaskMetadata) -> TaskGuard {
-    let _ = CURRENT_TASK.try_with(|c| c.set(metadata));
+/// Marks task `id` as the one this worker thread is polling, until the
+/// guard drops. Only the worker calls this, around `Runnable::run`.
+pub(crate) fn enter_task(id: TaskId) -> TaskGuard {
+    let _ = CURRENT_TASK.try_with(|c| c.set(Some(id)));
     TaskGuard(())
 }
 
@@ -140,22 +140,11 @@ pub(crate) struct TaskGuard(());
 
 impl Drop for TaskGuard {
     fn drop(&mut self) {
-        let _ = CURRENT_TASK.try_with(|c| c.set(std::ptr::null()));
+        let _ = CURRENT_TASK.try_with(|c| c.set(None));
     }
-}
-
-/// Calls `f` with the metadata of the task being polled on this thread.
-pub(crate) fn with_current_task<R>(f: impl FnOnce(&TaskMetadata) -> R) -> Option<R> {
-    let ptr = CURRENT_TASK.try_with(Cell::get).ok()?;
-    // SAFETY: non-null only between `enter_task` and its guard's drop, which
-    // the worker wraps around `Runnable::run`: during that time the runnable
-    // being run keeps its task's header, where the metadata lives, alive.
-    // Code running on this thread in between (the task's own poll) sees it
-    // only through this shared reference, which does not escape `f`.
-    unsafe { ptr.as_ref() }.map(f)
 }
 
 /// The id of the task being polled on this thread.
 pub(crate) fn current_task_id() -> Option<TaskId> {
-    with_current_task(TaskMetadata::id)
+    CURRENT_TASK.try_with(Cell::get).ok().flatten()
 }

@@ -176,9 +176,7 @@ impl Idle {
     /// (a notifier that removed it counted it already).
     pub(crate) fn unregister(&self, index: usize) {
         let mut sleepers = self.sleepers.lock();
-        if let Some(pos) = sleepers.iter().position(|&i| i == index) {
-            sleepers.swap_remove(pos);
-            self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+        if take_off(&mut sleepers, &self.num_sleeping, index) {
             self.num_searching.fetch_add(1, Ordering::SeqCst);
         }
     }
@@ -214,11 +212,7 @@ impl Idle {
     /// Takes reserved worker `index` off its sleepers list, if a notifier
     /// did not already.
     pub(crate) fn unregister_reserved(&self, index: usize) {
-        let mut sleepers = self.reserved_sleepers.lock();
-        if let Some(pos) = sleepers.iter().position(|&i| i == index) {
-            sleepers.swap_remove(pos);
-            self.num_reserved_sleeping.fetch_sub(1, Ordering::SeqCst);
-        }
+        take_off(&mut self.reserved_sleepers.lock(), &self.num_reserved_sleeping, index);
     }
 
     /// Worker `index` is dying mid-protocol (a panicking backend): takes it
@@ -227,18 +221,9 @@ impl Idle {
     /// `stop_searching`, wakes another worker if it was the last searcher,
     /// so that no push is left with nobody looking.
     pub(crate) fn abandon(&self, index: usize, searching: bool) {
-        let mut sleepers = self.sleepers.lock();
-        let was_searching = match sleepers.iter().position(|&i| i == index) {
-            Some(pos) => {
-                sleepers.swap_remove(pos);
-                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
-                false
-            }
-            // Registered, then removed by a notifier that counted it as
-            // searching; or searching all along.
-            None => true,
-        };
-        drop(sleepers);
+        // Not on the list: registered, then removed by a notifier that
+        // counted it as searching; or searching all along.
+        let was_searching = !take_off(&mut self.sleepers.lock(), &self.num_sleeping, index);
         if (was_searching || searching) && self.stop_searching() {
             self.notify_one();
         }
@@ -255,4 +240,15 @@ impl Idle {
             parker.unpark();
         }
     }
+}
+
+/// Takes worker `index` off a sleepers list (the caller holds its lock) and
+/// lowers that list's count; returns whether it was there.
+fn take_off(sleepers: &mut Vec<usize>, count: &AtomicUsize, index: usize) -> bool {
+    let Some(pos) = sleepers.iter().position(|&i| i == index) else {
+        return false;
+    };
+    sleepers.swap_remove(pos);
+    count.fetch_sub(1, Ordering::SeqCst);
+    true
 }

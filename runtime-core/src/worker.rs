@@ -146,16 +146,9 @@ impl<Q> Drop for Worker<Q> {
             if self.registered {
                 self.shared.idle.unregister_reserved(self.index);
             }
-        } else if self.in_idle_protocol() {
+        } else if self.searching || self.registered {
             self.shared.idle.abandon(self.index, self.searching);
         }
-    }
-}
-
-impl<Q> Worker<Q> {
-    /// Whether this worker is counted as searching or sleeping.
-    fn in_idle_protocol(&self) -> bool {
-        self.searching || self.registered
     }
 }
 
@@ -257,7 +250,7 @@ impl<Q: Queue> Worker<Q> {
         // The task wrapper counts panics and async-task hands them to the
         // awaiter; this catch only keeps the worker alive if something
         // outside the future's poll (a destructor) panics.
-        let _task = context::enter_task(runnable.metadata());
+        let _task = context::enter_task(runnable.metadata().id());
         self.yielded = catch_unwind(AssertUnwindSafe(|| runnable.run())).unwrap_or(false);
     }
 
