@@ -52,6 +52,21 @@ pub struct Metrics {
     /// Hooks (`on_thread_*`) and panic-policy callbacks that panicked:
     /// contained and counted; the worker carries on.
     pub hook_panics: u64,
+    /// Tasks scheduled (spawned or woken) by a worker of this runtime onto
+    /// its own queues: by the task it is running, or by a readiness event or
+    /// timer it dispatched from the I/O reactor (feature `io`).
+    pub local_schedules: u64,
+    /// Tasks scheduled from a thread that is not a worker of this runtime
+    /// (through the shared queues): spawns from outside, and wakes by other
+    /// threads, such as async-io's own reactor thread.
+    pub remote_schedules: u64,
+    /// Times an idle worker waited in the I/O reactor rather than in a plain
+    /// park (feature `io`; always 0 without it). Counted in
+    /// [`Metrics::parks`] too.
+    pub reactor_waits: u64,
+    /// Times a worker stayed inside one poll longer than
+    /// `Builder::stall_threshold`: each stalled poll counts once.
+    pub stalls: u64,
     /// Tasks that exist (spawned, not yet finished).
     pub live_tasks: u64,
     /// Tasks queued right now, in the shared and the local queues.
@@ -70,9 +85,13 @@ pub(crate) enum Counter {
     Parks,
     DropPanics,
     HookPanics,
+    LocalSchedules,
+    RemoteSchedules,
+    ReactorWaits,
+    Stalls,
 }
 
-const COUNTERS: usize = 9;
+const COUNTERS: usize = 13;
 
 #[derive(Debug, Default)]
 struct Row([AtomicU64; COUNTERS]);
@@ -143,6 +162,10 @@ impl Stats {
             parks: self.sum(Counter::Parks),
             drop_panics: self.sum(Counter::DropPanics),
             hook_panics: self.sum(Counter::HookPanics),
+            local_schedules: self.sum(Counter::LocalSchedules),
+            remote_schedules: self.sum(Counter::RemoteSchedules),
+            reactor_waits: self.sum(Counter::ReactorWaits),
+            stalls: self.sum(Counter::Stalls),
             live_tasks: spawned.saturating_sub(completed + panicked + cancelled),
             queued: 0,
         }

@@ -259,8 +259,10 @@ impl<Q: Queue> Shared<Q> {
             Some(index) if self.is_reserved(index) && priority == Priority::Low => {
                 self.shared_queues[priority.index()].push(runnable);
                 self.injected.fetch_add(1, Ordering::Relaxed);
+                self.count(index, Counter::LocalSchedules, 1);
             }
             Some(index) => {
+                self.count(index, Counter::LocalSchedules, 1);
                 let local = &self.locals[index];
                 if priority == Priority::Low && !info.woken_while_running {
                     if let Some(previous) = local.lifo.replace(runnable) {
@@ -273,6 +275,7 @@ impl<Q: Queue> Shared<Q> {
             None => {
                 self.shared_queues[priority.index()].push(runnable);
                 self.injected.fetch_add(1, Ordering::Relaxed);
+                self.books.stats.add(Counter::RemoteSchedules, 1);
             }
         }
         self.notify_after_push();
