@@ -19,6 +19,8 @@ std::thread_local! {
     static IN_BLOCK_ON: Cell<bool> = const { Cell::new(false) };
     /// The id of the task a worker is polling on this thread.
     static CURRENT_TASK: Cell<Option<TaskId>> = const { Cell::new(None) };
+    /// A worker's place with respect to the I/O reactor: see [`Reactor`].
+    static REACTOR: Cell<Reactor> = const { Cell::new(Reactor::Away) };
 }
 
 // loom's macro takes no `const { .. }` initialisers.
@@ -32,6 +34,8 @@ loom::thread_local! {
     static IN_BLOCK_ON: Cell<bool> = Cell::new(false);
     /// The id of the task a worker is polling on this thread.
     static CURRENT_TASK: Cell<Option<TaskId>> = Cell::new(None);
+    /// A worker's place with respect to the I/O reactor: see [`Reactor`].
+    static REACTOR: Cell<Reactor> = Cell::new(Reactor::Away);
 }
 
 /// This thread's worker index if it is a worker of runtime `runtime_id`.
@@ -147,4 +151,49 @@ impl Drop for TaskGuard {
 /// The id of the task being polled on this thread.
 pub(crate) fn current_task_id() -> Option<TaskId> {
     CURRENT_TASK.try_with(Cell::get).ok().flatten()
+}
+
+/// Where a worker thread stands with respect to the I/O reactor (feature
+/// `io`): whether a wake scheduled on this thread right now comes from a
+/// readiness event or timer that this worker is dispatching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reactor {
+    /// Running tasks (or not a worker at all).
+    Away,
+    /// The worker handed control back to the reactor's `block_on` (to wait
+    /// there, or to poll it once); nothing was dispatched to it yet.
+    Inside,
+    /// As `Inside`, and at least one wake was dispatched onto its queues.
+    Dispatched,
+}
+
+/// The worker hands control to the reactor's `block_on`: wakes scheduled on
+/// this thread until [`leave_reactor`] are readiness events it dispatches.
+#[cfg_attr(not(feature = "io"), allow(dead_code))]
+pub(crate) fn enter_reactor() {
+    let _ = REACTOR.try_with(|r| r.set(Reactor::Inside));
+}
+
+/// The worker is back from the reactor; returns whether it dispatched any
+/// wake onto its own queues while there.
+#[cfg_attr(not(feature = "io"), allow(dead_code))]
+pub(crate) fn leave_reactor() -> bool {
+    REACTOR.try_with(|r| r.replace(Reactor::Away) == Reactor::Dispatched).unwrap_or(false)
+}
+
+/// Called by the schedule function on a worker thread: `Away` if the worker
+/// is running tasks, otherwise where it was before this wake (`Inside` for
+/// the first wake dispatched from the reactor, `Dispatched` for later ones),
+/// and notes the dispatch.
+#[cfg_attr(not(feature = "io"), allow(dead_code))]
+pub(crate) fn note_dispatch() -> Reactor {
+    REACTOR
+        .try_with(|r| {
+            let was = r.get();
+            if was != Reactor::Away {
+                r.set(Reactor::Dispatched);
+            }
+            was
+        })
+        .unwrap_or(Reactor::Away)
 }

@@ -55,6 +55,52 @@
 //! **Shutdown** sets the runtime's `closed` flag, then [`Idle::unpark_all`];
 //! every worker checks `closed` after registering as a sleeper and after
 //! waking, so none sleeps through it.
+//!
+//! # The I/O reactor (feature `io`)
+//!
+//! With the `io` feature a worker runs its whole loop inside one long-lived
+//! `async_io::block_on` (`worker.rs`), and "park" means: return `Pending` to
+//! that `block_on`. async-io then lets the thread wait *in the reactor*
+//! (epoll) if no other thread holds it, or park plainly if one does; so one
+//! idle worker at a time waits in the reactor and the others park as before.
+//! Readiness events and timers are then dispatched on that worker thread.
+//!
+//! **Who sleeps and who wakes is unchanged.** A worker registers as a sleeper,
+//! fences, re-checks, and only then returns `Pending`, exactly as above. The
+//! one difference is the wake-up: instead of a [`Parker`], each such worker
+//! hands [`Idle::set_waker`] the `block_on`'s waker before it first
+//! registers, and [`Idle`] wakes that waker where it would unpark the
+//! parker. async-io's waker is a sticky token too (a wake before the thread
+//! waits makes the wait return at once), and when the thread waits in the
+//! reactor it also interrupts the reactor (async-io writes to its notify
+//! pipe). So the Dekker pair above loses no wake, whether the worker waits
+//! in the reactor or not; and a push while nobody sleeps costs what it cost
+//! before (`notify_one`'s fence and two loads; the reactor is not touched).
+//!
+//! **Dispatch stays on the worker.** A wake that the reactor dispatches on a
+//! worker (a socket became readable while that worker polled the reactor)
+//! runs the schedule function on that worker thread, which knows it
+//! (`context::note_dispatch`). The task goes to that worker's own queues
+//! (its LIFO slot) with *no* `notify_one`: this worker will run it, and
+//! waking a sibling for it is the wasted context switch of the plain-channel
+//! designs. The first such wake wakes the worker's own waker, so that
+//! `block_on` returns to the worker loop instead of waiting on. The push
+//! still takes part in the shutdown Dekker pair (fence; load `drained`).
+//!
+//! **Back from the reactor with work in hand**, the worker leaves the
+//! sleepers list *without* becoming a searcher ([`Idle::unregister_working`]):
+//! it has its own work, and counting it as a searcher would make it wake a
+//! sibling when it takes that work (the last searcher to find work wakes
+//! another). If a notifier had already taken it off the list (and counted
+//! it as searching), it stops searching as any searcher that found work
+//! does, and wakes another if it was the last. Then, if its local queues
+//! hold more than the one task it runs next (many events in one batch), it
+//! calls `notify_one` so that a sleeping sibling can steal half: a batch of
+//! events spreads over the workers without waking anyone for a single one.
+//! Without the `io` feature none of this exists: `set_waker` is never
+//! called, and workers park on their [`Parker`].
+
+use std::{sync::OnceLock, task::Waker};
 
 use crossbeam_utils::CachePadded;
 
@@ -79,6 +125,11 @@ pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
     /// One per worker; its token is sticky (see [`Parker`]).
     parkers: Box<[CachePadded<Parker>]>,
+    /// One per worker: the waker of the `block_on` a worker waits in when it
+    /// drives the I/O reactor (feature `io`), used instead of its parker once
+    /// set. Set once, by that worker, before it first registers as a sleeper
+    /// (the `sleepers` lock orders it before any notifier's read).
+    wakers: Box<[OnceLock<Waker>]>,
     /// Always `reserved_sleepers.len()`, changed only under its lock; read
     /// by `notify_reserved` without it.
     num_reserved_sleeping: CachePadded<AtomicUsize>,
@@ -93,6 +144,7 @@ impl Idle {
             num_sleeping: CachePadded::new(AtomicUsize::new(0)),
             sleepers: Mutex::new(Vec::with_capacity(workers)),
             parkers: (0..workers).map(|_| CachePadded::new(Parker::new())).collect(),
+            wakers: (0..workers).map(|_| OnceLock::new()).collect(),
             num_reserved_sleeping: CachePadded::new(AtomicUsize::new(0)),
             reserved_sleepers: Mutex::new(Vec::new()),
         }
@@ -129,7 +181,7 @@ impl Idle {
         self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
         self.num_searching.fetch_add(1, Ordering::SeqCst);
         drop(sleepers);
-        self.parkers[index].unpark();
+        self.unpark(index);
         true
     }
 
@@ -194,7 +246,7 @@ impl Idle {
         };
         self.num_reserved_sleeping.fetch_sub(1, Ordering::SeqCst);
         drop(sleepers);
-        self.parkers[index].unpark();
+        self.unpark(index);
     }
 
     /// Registers reserved worker `index` as a sleeper. The caller must then
@@ -229,15 +281,62 @@ impl Idle {
         }
     }
 
+    /// Worker `index` woke up with work in its own queues (events it
+    /// dispatched from the I/O reactor): takes it off the sleepers list
+    /// without making it a searcher. Returns `true` if a notifier had taken
+    /// it off already (counting it as searching) and it was the last
+    /// searcher: the caller must then `notify_one`, as a searcher that found
+    /// work does. See "The I/O reactor" in the module docs.
+    #[cfg_attr(not(feature = "io"), allow(dead_code))]
+    pub(crate) fn unregister_working(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers.lock();
+        if take_off(&mut sleepers, &self.num_sleeping, index) {
+            return false;
+        }
+        drop(sleepers);
+        self.stop_searching()
+    }
+
+    /// From now on, waking worker `index` wakes `waker` instead of unparking
+    /// its parker (feature `io`). Call once, before the worker first
+    /// registers as a sleeper.
+    #[cfg_attr(not(feature = "io"), allow(dead_code))]
+    pub(crate) fn set_waker(&self, index: usize, waker: Waker) {
+        let _ = self.wakers[index].set(waker);
+    }
+
+    /// Wakes worker `index`'s own `block_on` waker (feature `io`): the
+    /// worker dispatched a wake onto its own queues from the reactor and must
+    /// come back to run it. Leaves the sleepers list alone.
+    #[cfg(feature = "io")]
+    pub(crate) fn wake_worker(&self, index: usize) {
+        if let Some(waker) = self.wakers[index].get() {
+            waker.wake_by_ref();
+        }
+    }
+
+    /// Wakes worker `index` from its wait: its waker if it waits in the
+    /// reactor's `block_on`, else its parker.
+    fn unpark(&self, index: usize) {
+        match self.wakers[index].get() {
+            Some(waker) => waker.wake_by_ref(),
+            None => self.parkers[index].unpark(),
+        }
+    }
+
     /// Parks worker `index` until it is notified (or a stale token wakes it).
     pub(crate) fn park(&self, index: usize) {
         self.parkers[index].park();
     }
 
-    /// Wakes every worker (shutdown).
+    /// Wakes every worker (shutdown): both ways, since a worker may not have
+    /// set its waker yet (it then sees `closed` in its first re-check).
     pub(crate) fn unpark_all(&self) {
-        for parker in self.parkers.iter() {
+        for (parker, waker) in self.parkers.iter().zip(self.wakers.iter()) {
             parker.unpark();
+            if let Some(waker) = waker.get() {
+                waker.wake_by_ref();
+            }
         }
     }
 }

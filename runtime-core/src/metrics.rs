@@ -60,10 +60,10 @@ pub struct Metrics {
     /// (through the shared queues): spawns from outside, and wakes by other
     /// threads, such as async-io's own reactor thread.
     pub remote_schedules: u64,
-    /// Times an idle worker waited in the I/O reactor rather than in a plain
-    /// park (feature `io`; always 0 without it). Counted in
-    /// [`Metrics::parks`] too.
-    pub reactor_waits: u64,
+    /// Tasks woken by a readiness event or timer that a worker dispatched
+    /// from the I/O reactor onto its own queues (feature `io`; always 0
+    /// without it). Counted in [`Metrics::local_schedules`] too.
+    pub reactor_wakes: u64,
     /// Times a worker stayed inside one poll longer than
     /// `Builder::stall_threshold`: each stalled poll counts once.
     pub stalls: u64,
@@ -87,7 +87,7 @@ pub(crate) enum Counter {
     HookPanics,
     LocalSchedules,
     RemoteSchedules,
-    ReactorWaits,
+    ReactorWakes,
     Stalls,
 }
 
@@ -164,7 +164,7 @@ impl Stats {
             hook_panics: self.sum(Counter::HookPanics),
             local_schedules: self.sum(Counter::LocalSchedules),
             remote_schedules: self.sum(Counter::RemoteSchedules),
-            reactor_waits: self.sum(Counter::ReactorWaits),
+            reactor_wakes: self.sum(Counter::ReactorWakes),
             stalls: self.sum(Counter::Stalls),
             live_tasks: spawned.saturating_sub(completed + panicked + cancelled),
             queued: 0,

@@ -271,6 +271,10 @@ impl<Q: Queue> Shared<Q> {
                 } else {
                     local.queues[priority.index()].push(runnable);
                 }
+                #[cfg(feature = "io")]
+                if self.dispatched(index) {
+                    return;
+                }
             }
             None => {
                 self.shared_queues[priority.index()].push(runnable);
@@ -283,6 +287,33 @@ impl<Q: Queue> Shared<Q> {
             // After `notify_one`'s fence: see "Reserved workers" in `idle.rs`.
             self.idle.notify_reserved();
         }
+    }
+
+    /// After a push onto worker `index`'s own queues: if that worker is
+    /// dispatching events from the I/O reactor, makes sure it comes back to
+    /// run the task, without waking anyone else, and returns `true` (see
+    /// "The I/O reactor" in `idle.rs`). Returns `false` if the worker is
+    /// running tasks: the caller notifies as after any push.
+    #[cfg(feature = "io")]
+    fn dispatched(&self, index: usize) -> bool {
+        let first = match context::note_dispatch() {
+            context::Reactor::Away => return false,
+            context::Reactor::Inside => true,
+            context::Reactor::Dispatched => false,
+        };
+        self.count(index, Counter::ReactorWakes, 1);
+        if first {
+            // Ends the worker's wait in `block_on` (if it waits rather than
+            // polls): the reactor returns to the worker loop after this
+            // batch of events.
+            self.idle.wake_worker(index);
+        }
+        // The shutdown Dekker pair, as in `notify_after_push`.
+        fence(Ordering::SeqCst);
+        if self.drained.load(Ordering::SeqCst) {
+            self.drain_queues();
+        }
+        true
     }
 
     /// After a push: wake a sleeper if needed, or drain if the final drain

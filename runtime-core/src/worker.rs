@@ -68,6 +68,12 @@ const LIFO_STREAK: u32 = 3;
 const MAX_BATCH: usize = 64;
 /// Search rounds before parking; each round after the first spins a little longer.
 const SEARCH_ROUNDS: u32 = 4;
+/// Feature `io`: a busy worker lets the reactor be polled (without waiting)
+/// at most this often, checked every [`FAIRNESS_INTERVAL`] tasks, so that
+/// events reach a runtime whose workers never run dry, at the cost of one
+/// `epoll_wait` per interval per worker.
+#[cfg(all(feature = "io", not(loom)))]
+const REACTOR_INTERVAL: std::time::Duration = std::time::Duration::from_micros(200);
 
 struct Worker<Q> {
     shared: Arc<Shared<Q>>,
@@ -87,6 +93,13 @@ struct Worker<Q> {
     /// shared queues.
     injected_seen: usize,
     rng: u32,
+    /// Feature `io`: the worker returned `Pending` to the reactor's
+    /// `block_on` to wait (registered as a sleeper), not just to poll it.
+    #[cfg(feature = "io")]
+    waiting: bool,
+    /// Feature `io`: when the worker last came back from the reactor.
+    #[cfg(all(feature = "io", not(loom)))]
+    reactor_seen: std::time::Instant,
 }
 
 /// The body of worker thread `index`.
@@ -101,6 +114,9 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
     if worker.reserved {
         worker.run_reserved_loop();
     } else {
+        #[cfg(all(feature = "io", not(loom)))]
+        async_io::block_on(std::future::poll_fn(|cx| worker.poll_loop(cx)));
+        #[cfg(not(all(feature = "io", not(loom))))]
         worker.run_loop();
     }
     // A normal exit only: not while unwinding (see `hooks.rs`).
@@ -167,6 +183,10 @@ impl<Q: Queue> Worker<Q> {
             yielded: false,
             registered: false,
             injected_seen: 0,
+            #[cfg(feature = "io")]
+            waiting: false,
+            #[cfg(all(feature = "io", not(loom)))]
+            reactor_seen: std::time::Instant::now(),
         }
     }
 
@@ -216,6 +236,7 @@ impl<Q: Queue> Worker<Q> {
         self.registered = false;
     }
 
+    #[cfg_attr(all(feature = "io", not(loom)), allow(dead_code))]
     fn run_loop(&mut self) {
         while !self.shared.is_closed() {
             if let Some((runnable, priority)) = self.next_task() {
@@ -228,6 +249,79 @@ impl<Q: Queue> Worker<Q> {
             }
             self.park();
         }
+    }
+
+    /// The worker loop as the future that the reactor's `block_on` polls
+    /// (feature `io`; see "The I/O reactor" in [`crate::idle`]). Returns
+    /// `Pending` to wait (registered as a sleeper, after the re-check: the
+    /// thread then waits in the reactor, or parks if another thread holds
+    /// it), and, while busy, every [`FAIRNESS_INTERVAL`] tasks once
+    /// [`REACTOR_INTERVAL`] has passed, to let `block_on` poll the reactor
+    /// without waiting (having woken itself first): so readiness events
+    /// reach a busy runtime from its own workers, not only from async-io's
+    /// fallback thread.
+    #[cfg(all(feature = "io", not(loom)))]
+    fn poll_loop(&mut self, cx: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        use std::task::Poll;
+        let dispatched = context::leave_reactor();
+        self.reactor_seen = std::time::Instant::now();
+        if self.waiting {
+            self.waiting = false;
+            self.wake_up();
+        } else {
+            // The first poll (a no-op later): from now on notifiers wake
+            // this worker through `block_on`'s waker.
+            self.shared.idle.set_waker(self.index, cx.waker().clone());
+            if dispatched && self.local_stealable() {
+                self.shared.idle.notify_one();
+            }
+        }
+        while !self.shared.is_closed() {
+            if let Some((runnable, priority)) = self.next_task().or_else(|| self.search()) {
+                self.run_task(runnable, priority);
+                if self.tick.is_multiple_of(FAIRNESS_INTERVAL)
+                    && self.reactor_seen.elapsed() >= REACTOR_INTERVAL
+                {
+                    cx.waker().wake_by_ref();
+                    context::enter_reactor();
+                    return Poll::Pending;
+                }
+                continue;
+            }
+            if self.go_to_sleep() {
+                self.waiting = true;
+                context::enter_reactor();
+                return Poll::Pending;
+            }
+            self.stop_sleeping();
+        }
+        Poll::Ready(())
+    }
+
+    /// Back from a wait in the reactor's `block_on` (feature `io`): leave
+    /// the sleepers list, as a worker with work in hand if the reactor
+    /// dispatched some onto this worker's queues, else as a searcher.
+    #[cfg(feature = "io")]
+    fn wake_up(&mut self) {
+        self.hook(|hooks| &hooks.thread_unpark);
+        let local = &self.shared.locals[self.index];
+        let own_work = !local.lifo.is_empty() || local.queues.iter().any(|q| !q.is_empty());
+        if own_work {
+            self.registered = false;
+            self.searching = false;
+            if self.shared.idle.unregister_working(self.index) | self.local_stealable() {
+                self.shared.idle.notify_one();
+            }
+        } else {
+            self.stop_sleeping();
+        }
+    }
+
+    /// Whether this worker's local queues hold tasks beyond its LIFO slot:
+    /// work a sibling could steal.
+    #[cfg(feature = "io")]
+    fn local_stealable(&self) -> bool {
+        self.shared.locals[self.index].queues.iter().any(|q| !q.is_empty())
     }
 
     fn run_task(&mut self, runnable: Runnable, priority: Priority) {
@@ -427,17 +521,37 @@ impl<Q: Queue> Worker<Q> {
     }
 
     /// Registers as a sleeper, re-checks, and parks. See [`crate::idle`].
+    #[cfg_attr(all(feature = "io", not(loom)), allow(dead_code))]
     fn park(&mut self) {
+        if self.go_to_sleep() {
+            self.shared.idle.park(self.index);
+            self.hook(|hooks| &hooks.thread_unpark);
+        }
+        self.stop_sleeping();
+    }
+
+    /// Leaves the sleepers list as a searcher (see `Idle::unregister`).
+    fn stop_sleeping(&mut self) {
+        self.shared.idle.unregister(self.index);
+        self.registered = false;
+        self.searching = true;
+    }
+
+    /// Registers as a sleeper and re-checks. Returns `true` if the worker
+    /// should now wait (counted as a park, after the park hook); `false` if
+    /// the re-check found work or shutdown, and the worker must unregister
+    /// and search again. See [`crate::idle`].
+    fn go_to_sleep(&mut self) -> bool {
         let shared = &*self.shared;
         shared.idle.register(self.index, self.searching);
         self.searching = false;
         self.registered = true;
-        if !shared.is_closed() && !shared.has_work() {
-            self.sleep();
+        if shared.is_closed() || shared.has_work() {
+            return false;
         }
-        self.shared.idle.unregister(self.index);
-        self.registered = false;
-        self.searching = true;
+        self.shared.count(self.index, Counter::Parks, 1);
+        self.hook(|hooks| &hooks.thread_park);
+        true
     }
 }
 
