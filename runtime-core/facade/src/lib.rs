@@ -35,8 +35,14 @@
 //! still compiles. [`backends`] lists the enabled backends by name and turns
 //! a name chosen at run time into a type.
 //!
-//! There is no `io` feature yet: sockets and timers come from any
-//! runtime-independent crate (`async-io`, `async-net`), as in the demo.
+//! # Sockets and timers
+//! The default feature `io` turns on runtime-core's `io`: the workers drive
+//! async-io's reactor, so `async-io` / `async-net` sockets and
+//! `async_io::Timer` (and what is built on them: hyper through a small
+//! adaptor, async-tungstenite, ...) have their events dispatched on the
+//! worker that runs the woken task. Keep it when you turn default features
+//! off (`features = ["crossbeam", "io"]`) unless your tasks never touch
+//! async-io; without it async-io's own thread delivers every event.
 //!
 //! # The generic API
 //! [`generic::Runtime<Q>`] and [`generic::Builder<Q>`] take any [`Queue`],
