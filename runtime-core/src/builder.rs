@@ -4,7 +4,7 @@
 //! else from a default. A bad value is an error that names the setting and
 //! the value, never a silent fallback.
 
-use std::{env, fmt, io, marker::PhantomData, sync::Arc};
+use std::{env, fmt, io, marker::PhantomData, sync::Arc, time::Duration};
 
 use crate::{
     hooks::{Hook, Hooks},
@@ -22,6 +22,16 @@ pub const MAX_WORKER_THREADS: usize = 1024;
 /// The environment variable that sets the default number of workers reserved
 /// for `High` tasks ([`Builder::high_priority_workers`]).
 pub const HIGH_PRIORITY_WORKERS_ENV: &str = "RUNTIME_HIGH_PRIORITY_WORKERS";
+
+/// The environment variable that sets the default cap on blocking threads
+/// ([`Builder::max_blocking_threads`]).
+pub const MAX_BLOCKING_THREADS_ENV: &str = "RUNTIME_MAX_BLOCKING_THREADS";
+
+/// The default cap on blocking threads, as in tokio.
+const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
+
+/// How long an idle blocking thread waits for work before it exits, by default.
+const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
 
 /// Why a runtime could not be built.
 #[derive(Debug)]
@@ -48,8 +58,9 @@ impl BuildError {
     }
 
     /// The setting that was wrong (`"worker_threads"`, `"RUNTIME_WORKER_THREADS"`,
-    /// `"thread_name"`, `"high_priority_workers"`, `"RUNTIME_HIGH_PRIORITY_WORKERS"`),
-    /// or `None` if the error is not about a setting.
+    /// `"thread_name"`, `"high_priority_workers"`, `"RUNTIME_HIGH_PRIORITY_WORKERS"`,
+    /// `"max_blocking_threads"`, `"RUNTIME_MAX_BLOCKING_THREADS"`), or `None`
+    /// if the error is not about a setting.
     pub fn setting(&self) -> Option<&str> {
         match &self.kind {
             BuildErrorKind::Invalid { setting, .. } => Some(setting),
@@ -97,6 +108,10 @@ pub(crate) struct Config {
     pub(crate) reserved: usize,
     pub(crate) hooks: Hooks,
     pub(crate) panic_policy: PanicPolicy,
+    /// The most threads the blocking pool runs at once (at least 1).
+    pub(crate) max_blocking_threads: usize,
+    /// How long an idle blocking thread waits for work before it exits.
+    pub(crate) blocking_keep_alive: Duration,
 }
 
 #[cfg(all(test, not(loom)))]
@@ -109,6 +124,8 @@ impl Config {
             reserved: 0,
             hooks: Hooks::default(),
             panic_policy: PanicPolicy::default(),
+            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
+            blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
         }
     }
 }
@@ -118,8 +135,9 @@ impl Config {
 /// Defaults: as many workers as [`std::thread::available_parallelism`]
 /// reports, unless the environment variable `RUNTIME_WORKER_THREADS` says
 /// otherwise; no worker reserved for `High` tasks unless
-/// `RUNTIME_HIGH_PRIORITY_WORKERS` says otherwise; explicit calls win over
-/// the environment.
+/// `RUNTIME_HIGH_PRIORITY_WORKERS` says otherwise; at most 512 blocking
+/// threads unless `RUNTIME_MAX_BLOCKING_THREADS` says otherwise, each kept
+/// 10 s while idle; explicit calls win over the environment.
 ///
 /// ```
 /// use queue_crossbeam::CrossbeamQueue;
@@ -141,6 +159,9 @@ pub struct Builder<Q: Queue> {
     high_priority_workers: Option<usize>,
     hooks: Hooks,
     panic_policy: PanicPolicy,
+    /// From `max_blocking_threads()`: wins over the environment.
+    max_blocking_threads: Option<usize>,
+    blocking_keep_alive: Duration,
     _queue: PhantomData<fn() -> Q>,
 }
 
@@ -152,6 +173,8 @@ impl<Q: Queue> fmt::Debug for Builder<Q> {
             .field("high_priority_workers", &self.high_priority_workers)
             .field("hooks", &self.hooks)
             .field("panic_policy", &self.panic_policy)
+            .field("max_blocking_threads", &self.max_blocking_threads)
+            .field("blocking_keep_alive", &self.blocking_keep_alive)
             .field("queue", &std::any::type_name::<Q>())
             .finish()
     }
@@ -172,6 +195,8 @@ impl<Q: Queue> Builder<Q> {
             high_priority_workers: None,
             hooks: Hooks::default(),
             panic_policy: PanicPolicy::default(),
+            max_blocking_threads: None,
+            blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
             _queue: PhantomData,
         }
     }
@@ -184,7 +209,8 @@ impl<Q: Queue> Builder<Q> {
     }
 
     /// Sets the prefix of the worker threads' names; worker `i` is named
-    /// `"{prefix}-{i}"`.
+    /// `"{prefix}-{i}"`, and the `n`th blocking thread started
+    /// `"{prefix}-blocking-{n}"`.
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name = prefix.into();
         self
@@ -198,6 +224,22 @@ impl<Q: Queue> Builder<Q> {
     /// `RUNTIME_HIGH_PRIORITY_WORKERS`.
     pub fn high_priority_workers(mut self, n: usize) -> Self {
         self.high_priority_workers = Some(n);
+        self
+    }
+
+    /// Caps the threads that run [`spawn_blocking`](crate::spawn_blocking)
+    /// closures (at least 1; the default is 512, as in tokio). Closures
+    /// beyond the cap wait in a queue for a thread. Overrides
+    /// `RUNTIME_MAX_BLOCKING_THREADS`.
+    pub fn max_blocking_threads(mut self, n: usize) -> Self {
+        self.max_blocking_threads = Some(n);
+        self
+    }
+
+    /// How long a blocking thread with nothing to run waits for a closure
+    /// before it exits (default 10 s). Threads start again on demand.
+    pub fn blocking_keep_alive(mut self, d: Duration) -> Self {
+        self.blocking_keep_alive = d;
         self
     }
 
@@ -278,10 +320,33 @@ impl<Q: Queue> Builder<Q> {
         }
     }
 
+    /// The cap on blocking threads this builder would use, or why it is invalid.
+    fn resolve_max_blocking(&self) -> Result<usize, BuildError> {
+        const EXPECTED: &str = "a whole number of blocking threads, at least 1";
+        let (setting, value, n) = match self.max_blocking_threads {
+            Some(n) => ("max_blocking_threads", n.to_string(), Some(n)),
+            None => match env::var(MAX_BLOCKING_THREADS_ENV) {
+                Ok(value) => {
+                    let n = value.trim().parse().ok();
+                    (MAX_BLOCKING_THREADS_ENV, value, n)
+                }
+                Err(env::VarError::NotPresent) => return Ok(DEFAULT_MAX_BLOCKING_THREADS),
+                Err(env::VarError::NotUnicode(value)) => {
+                    (MAX_BLOCKING_THREADS_ENV, value.to_string_lossy().into_owned(), None)
+                }
+            },
+        };
+        match n {
+            Some(n) if n >= 1 => Ok(n),
+            _ => Err(BuildError::invalid(setting, value, EXPECTED)),
+        }
+    }
+
     /// Checks the settings and starts the worker threads.
     pub fn build(self) -> Result<Runtime<Q>, BuildError> {
         let workers = self.resolve_workers()?;
         let reserved = self.resolve_reserved(workers)?;
+        let max_blocking_threads = self.resolve_max_blocking()?;
         if self.thread_name.contains('\0') {
             return Err(BuildError::invalid("thread_name", self.thread_name, "a name without NUL bytes"));
         }
@@ -291,6 +356,8 @@ impl<Q: Queue> Builder<Q> {
             reserved,
             hooks: self.hooks,
             panic_policy: self.panic_policy,
+            max_blocking_threads,
+            blocking_keep_alive: self.blocking_keep_alive,
         })
     }
 }

@@ -1,5 +1,6 @@
 //! The type-erased [`Handle`], the spawn path, and the free functions
-//! [`spawn`] and [`spawn_with`].
+//! [`spawn`], [`spawn_with`] and [`spawn_blocking`] (whose pool is in
+//! `blocking.rs`).
 //!
 //! # Type erasure
 //! A [`Runtime<Q>`](crate::Runtime) knows its queue type; a `Handle`, a task's
@@ -16,7 +17,7 @@ use std::{fmt, future::Future, time::Duration};
 use async_task::{ScheduleInfo, WithInfo};
 
 use crate::{
-    context,
+    blocking, context,
     metrics::{Counter, Metrics},
     queue::{Priority, Queue, Runnable},
     scheduler::{Books, Shared},
@@ -140,6 +141,16 @@ impl Handle {
         spawn_on!(self.scheduler(priority).clone(), future)
     }
 
+    /// Runs the blocking closure `f` on the runtime's blocking pool, not on
+    /// a worker; see [`spawn_blocking`].
+    pub fn spawn_blocking<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        blocking::spawn(self, f)
+    }
+
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> Metrics {
         self.any().metrics()
@@ -177,6 +188,11 @@ impl Handle {
     /// Whether the runtime has shut down (a spawn would be cancelled at once).
     pub fn is_shutdown(&self) -> bool {
         self.any().is_closed()
+    }
+
+    /// The runtime's books (its counters and its blocking pool).
+    pub(crate) fn books(&self) -> &Arc<Books> {
+        self.any().books()
     }
 
     /// Either scheduler, for what does not depend on the priority.
@@ -270,6 +286,52 @@ where
     match context::scheduler(priority) {
         Some(scheduler) => spawn_on!(scheduler, future),
         None => outside_a_runtime(),
+    }
+}
+
+/// Runs the blocking closure `f` on the current runtime's pool of blocking
+/// threads, so that it never holds up a worker: for synchronous file or
+/// network I/O, a DNS lookup, a CPU-heavy step, a lock held across a slow
+/// call.
+///
+/// The returned [`Task`] is like any other: await it for `f`'s result (a
+/// panic in `f` resumes in the awaiter and is counted in
+/// [`Metrics::panicked`]), or [`detach`](Task::detach) it. Dropping it
+/// cancels `f` only if `f` has not started: a running closure cannot be
+/// interrupted. Threads start on demand, up to
+/// [`Builder::max_blocking_threads`](crate::Builder::max_blocking_threads)
+/// at once (more closures wait in a queue), and exit after
+/// [`Builder::blocking_keep_alive`](crate::Builder::blocking_keep_alive)
+/// idle. At shutdown, closures that have not started are dropped (their
+/// `Task`s report cancellation) and running ones are detached; only
+/// `shutdown_timeout` waits for them, within its timeout. Inside `f`,
+/// [`spawn`] and [`Handle::current`] target this runtime.
+///
+/// ```
+/// # use queue_flume::FlumeQueue;
+/// # use runtime_core::Runtime;
+/// let rt = Runtime::<FlumeQueue>::builder().worker_threads(1).build()?;
+/// let len = rt.block_on(async {
+///     runtime_core::spawn_blocking(|| std::fs::read_to_string("Cargo.toml").map(|s| s.len())).await
+/// });
+/// assert!(len.unwrap() > 0);
+/// # Ok::<(), runtime_core::BuildError>(())
+/// ```
+///
+/// # Panics
+/// Outside a runtime, with a message that says so and points at the caller.
+#[track_caller]
+pub fn spawn_blocking<F, T>(f: F) -> Task<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    match context::current() {
+        Some(handle) => blocking::spawn(&handle, f),
+        None => panic!(
+            "runtime_core::spawn_blocking called outside a runtime: call it from a task or from \
+             inside Runtime::block_on, or use Runtime::spawn_blocking / Handle::spawn_blocking"
+        ),
     }
 }
 

@@ -28,6 +28,8 @@
 //! - [`spawn`] and [`Handle`]: spawning from inside tasks, or from anywhere
 //!   with a handle. A [`Task`] is the join handle: await it for the output
 //!   (a panic in the task resumes in the awaiter), drop it to cancel.
+//! - [`spawn_blocking`]: a blocking closure runs on the runtime's pool of
+//!   blocking threads, and its `Task` is awaited like any other.
 //!
 //! # How it schedules
 //! The design is written down next to the code that implements it, one
@@ -38,7 +40,8 @@
 //! `idle.rs`, the live-task registry in `registry.rs`, the task wrapper that
 //! counts, registers and contains panicking destructors in `task.rs`;
 //! settings in `builder.rs`, the type-erased handle and the spawn path in
-//! `handle.rs`, the threads and shutdown in `runtime.rs`.
+//! `handle.rs`, the threads and shutdown in `runtime.rs`, the blocking pool
+//! in `blocking.rs`.
 //!
 //! # Misbehaving code
 //! A panic in a task's poll resumes in its awaiter; a panic in a future's
@@ -51,6 +54,7 @@
 //! [`async-task`]: https://docs.rs/async-task
 
 mod block_on;
+mod blocking;
 mod builder;
 mod context;
 mod handle;
@@ -81,8 +85,11 @@ mod yield_now;
 #[doc = include_str!("../../README.md")]
 pub struct ReadmeDoctests;
 
-pub use builder::{BuildError, Builder, HIGH_PRIORITY_WORKERS_ENV, MAX_WORKER_THREADS, WORKER_THREADS_ENV};
-pub use handle::{Handle, spawn, spawn_with};
+pub use builder::{
+    BuildError, Builder, HIGH_PRIORITY_WORKERS_ENV, MAX_BLOCKING_THREADS_ENV, MAX_WORKER_THREADS,
+    WORKER_THREADS_ENV,
+};
+pub use handle::{Handle, spawn, spawn_blocking, spawn_with};
 pub use metrics::Metrics;
 pub use panic_policy::{PanicCallback, PanicPolicy};
 pub use queue::{Priority, Queue, Runnable};

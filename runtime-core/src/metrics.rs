@@ -71,6 +71,11 @@ pub struct Metrics {
     pub live_tasks: u64,
     /// Tasks queued right now, in the shared and the local queues.
     pub queued: usize,
+    /// Threads of the blocking pool alive right now, running a
+    /// `spawn_blocking` closure or idle within their keep-alive.
+    pub blocking_threads: usize,
+    /// `spawn_blocking` closures waiting for a blocking thread right now.
+    pub blocking_queued: usize,
 }
 
 /// One counter of a [`Row`].
@@ -145,7 +150,8 @@ impl Stats {
             + self.outside.0[i].load(Ordering::Relaxed)
     }
 
-    /// Sums every row into a snapshot (`queued` is filled in by the caller).
+    /// Sums every row into a snapshot (`queued` and the blocking pool's
+    /// fields are filled in by the caller).
     pub(crate) fn snapshot(&self) -> Metrics {
         let spawned = self.sum(Counter::Spawned);
         let completed = self.sum(Counter::Completed);
@@ -168,6 +174,8 @@ impl Stats {
             stalls: self.sum(Counter::Stalls),
             live_tasks: spawned.saturating_sub(completed + panicked + cancelled),
             queued: 0,
+            blocking_threads: 0,
+            blocking_queued: 0,
         }
     }
 }

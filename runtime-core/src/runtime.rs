@@ -133,6 +133,16 @@ impl<Q: Queue> Runtime<Q> {
         spawn_on!(self.handle.scheduler(priority).clone(), future)
     }
 
+    /// Runs the blocking closure `f` on the runtime's blocking pool, not on
+    /// a worker; see [`spawn_blocking`](crate::spawn_blocking).
+    pub fn spawn_blocking<F, T>(&self, f: F) -> Task<T>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        self.handle.spawn_blocking(f)
+    }
+
     /// Drives `future` to completion on the calling thread, while the workers
     /// run spawned tasks. Inside it, [`spawn`](crate::spawn) targets this runtime.
     ///
@@ -169,7 +179,10 @@ impl<Q: Queue> Runtime<Q> {
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for the workers to
-    /// finish the polls they are in.
+    /// finish the polls they are in, and within the same deadline for the
+    /// [`spawn_blocking`](crate::spawn_blocking) closures already running
+    /// (closures not started yet are dropped; dropping the runtime does not
+    /// wait for running ones at all: they are detached).
     ///
     /// What it guarantees when it returns:
     /// - no task is polled again, and spawns are refused (their `Task`s
@@ -183,7 +196,10 @@ impl<Q: Queue> Runtime<Q> {
     ///   between queues. Each of those is dropped by that worker as soon as
     ///   that step ends (a poll that never returns keeps its future). See
     ///   "What shutdown promises" in the scheduler's docs for the one race
-    ///   this cannot rule out.
+    ///   this cannot rule out;
+    /// - a blocking closure still running when the deadline passes keeps its
+    ///   thread until it returns; its output is dropped unless its `Task` is
+    ///   still awaited.
     pub fn shutdown_timeout(mut self, timeout: Duration) {
         self.shutdown(Some(timeout));
     }

@@ -104,6 +104,7 @@ use async_task::ScheduleInfo;
 use crossbeam_utils::CachePadded;
 
 use crate::{
+    blocking::Pool,
     builder::Config,
     context,
     handle::Handle,
@@ -137,6 +138,8 @@ pub(crate) struct Books {
     /// Closes the runtime (for `PanicPolicy::ShutdownRuntime`); set once the
     /// runtime's shared state exists, holding it weakly.
     pub(crate) closer: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// The threads that run `spawn_blocking` closures (`blocking.rs`).
+    pub(crate) blocking: Pool,
 }
 
 impl Books {
@@ -207,6 +210,12 @@ impl<Q: Queue> Shared<Q> {
                 stats: Stats::new(id, workers),
                 panic_policy: config.panic_policy.clone(),
                 closer: OnceLock::new(),
+                blocking: Pool::new(
+                    id,
+                    config.max_blocking_threads,
+                    config.blocking_keep_alive,
+                    &config.thread_name,
+                ),
             }),
             shared_queues: [Q::new(), Q::new()],
             locals: (0..workers)
@@ -395,7 +404,11 @@ impl<Q: Queue> Shared<Q> {
     /// runtime's must not block on us): the last worker out drains. Safe to
     /// call more than once, from `Runtime::drop` and from any handle.
     pub(crate) fn shutdown(&self, handle: &Handle, timeout: Option<Duration>) {
+        // The blocking pool's closures still running are waited for only
+        // with a timeout, within the same deadline (`blocking.rs`).
+        let blocking_deadline = timeout.map(|timeout| std::time::Instant::now().checked_add(timeout));
         self.close();
+        self.books.blocking.close(handle);
         if context::is_worker() {
             return;
         }
@@ -413,6 +426,9 @@ impl<Q: Queue> Shared<Q> {
         // running are polling, or about to exit.
         let _current = context::enter_current(handle.clone());
         self.drain(self.exit.count());
+        if let Some(deadline) = blocking_deadline {
+            self.books.blocking.wait(deadline);
+        }
     }
 
     /// Whether any queue holds a `High` runnable (a reserved worker's
@@ -441,6 +457,7 @@ impl<Q: Queue> Shared<Q> {
     pub(crate) fn metrics(&self) -> Metrics {
         let mut metrics = self.books.stats.snapshot();
         metrics.queued = self.queued();
+        self.books.blocking.fill(&mut metrics);
         metrics
     }
 

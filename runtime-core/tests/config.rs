@@ -1,8 +1,16 @@
 //! Configuration from the environment. One test function, run alone in its
 //! own process (this file), because it changes `RUNTIME_WORKER_THREADS`.
 
+use std::{
+    sync::{Arc, Condvar, Mutex},
+    time::Duration,
+};
+
 use queue_mutex::MutexQueue;
-use runtime_core::{Builder, HIGH_PRIORITY_WORKERS_ENV, Runtime, WORKER_THREADS_ENV};
+use runtime_core::{
+    Builder, HIGH_PRIORITY_WORKERS_ENV, MAX_BLOCKING_THREADS_ENV, Runtime, WORKER_THREADS_ENV,
+    testing::wait_until,
+};
 
 fn set(value: Option<&str>) {
     set_var(WORKER_THREADS_ENV, value);
@@ -12,7 +20,8 @@ fn set_var(name: &str, value: Option<&str>) {
     // SAFETY: this test binary has a single test and it starts no other
     // thread while it changes the environment (runtimes are built and
     // dropped between changes, and `build` reads the variable before it
-    // spawns any worker).
+    // spawns any worker; runtimes that started blocking threads are shut
+    // down with `shutdown_timeout`, which waits for those to exit).
     unsafe {
         match value {
             Some(v) => std::env::set_var(name, v),
@@ -71,4 +80,61 @@ fn worker_threads_from_the_environment() {
     assert_eq!(err.setting(), Some("high_priority_workers"));
     assert!(err.to_string().contains("smaller than the worker count"), "{err}");
     set(None);
+
+    max_blocking_threads_from_the_environment();
+}
+
+/// How many closures run at once on a runtime built with `builder`: it
+/// blocks `n` closures and waits until the pool stops growing at its cap.
+fn blocking_cap(builder: Builder<MutexQueue>, n: usize, cap: usize) {
+    let rt = builder.worker_threads(1).build().unwrap();
+    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let gate = gate.clone();
+            rt.spawn_blocking(move || {
+                let mut open = gate.0.lock().unwrap();
+                while !*open {
+                    open = gate.1.wait(open).unwrap();
+                }
+            })
+        })
+        .collect();
+    wait_until(&format!("{cap} blocking threads busy and {} closures queued", n - cap), || {
+        let m = rt.metrics();
+        m.blocking_threads == cap && m.blocking_queued == n - cap
+    });
+    *gate.0.lock().unwrap() = true;
+    gate.1.notify_all();
+    for task in tasks {
+        rt.block_on(task);
+    }
+    rt.shutdown_timeout(Duration::from_secs(10));
+}
+
+/// `RUNTIME_MAX_BLOCKING_THREADS`, with the same precedence and errors as
+/// `RUNTIME_WORKER_THREADS`.
+fn max_blocking_threads_from_the_environment() {
+    set_var(MAX_BLOCKING_THREADS_ENV, Some("2"));
+    blocking_cap(Builder::new(), 3, 2);
+    set_var(MAX_BLOCKING_THREADS_ENV, Some(" 1 "));
+    blocking_cap(Builder::new(), 2, 1);
+    // Explicit builder calls win over the environment.
+    set_var(MAX_BLOCKING_THREADS_ENV, Some("1"));
+    blocking_cap(Builder::new().max_blocking_threads(3), 4, 3);
+
+    for bad in ["abc", "0", "-1", "", "2x"] {
+        set_var(MAX_BLOCKING_THREADS_ENV, Some(bad));
+        let err = Runtime::<MutexQueue>::new().expect_err(bad);
+        let message = err.to_string();
+        assert!(message.contains(MAX_BLOCKING_THREADS_ENV), "names the setting: {message}");
+        assert!(message.contains(&format!("{bad:?}")), "names the value: {message}");
+        assert_eq!(err.setting(), Some(MAX_BLOCKING_THREADS_ENV));
+        // ... and an explicit cap still wins.
+        assert!(Builder::<MutexQueue>::new().max_blocking_threads(1).build().is_ok());
+    }
+    set_var(MAX_BLOCKING_THREADS_ENV, None);
+    let err = Builder::<MutexQueue>::new().max_blocking_threads(0).build().unwrap_err();
+    assert_eq!(err.setting(), Some("max_blocking_threads"));
+    assert!(err.to_string().contains("at least 1"), "{err}");
 }

@@ -38,6 +38,10 @@ fn misuse_panics_point_at_the_caller() {
             "spawn_with outside a runtime",
             panic_file(&locations, || drop(runtime_core::spawn_with(Priority::High, async {}))),
         ),
+        (
+            "spawn_blocking outside a runtime",
+            panic_file(&locations, || drop(runtime_core::spawn_blocking(|| ()))),
+        ),
         ("Handle::current outside a runtime", panic_file(&locations, || drop(Handle::current()))),
         (
             "TaskGroup::spawn outside a runtime",
