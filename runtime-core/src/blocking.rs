@@ -66,6 +66,7 @@
 //!
 //! A pool thread holds a `Handle` while it lives, so the runtime's shared
 //! state outlives its `Runtime` until the last detached closure returns.
+//! The `on_thread_*` hooks are the workers' and do not run on pool threads.
 //!
 //! # Outside the loom models
 //! The pool uses `parking_lot` and `std::thread` directly, not the

@@ -159,7 +159,9 @@ impl Handle {
     /// Shuts the runtime down from any handle: for a runtime that nobody
     /// can drop, such as one in a `static`. Like dropping the runtime, it
     /// cancels every task, waits for the workers to exit and joins them, and
-    /// when it returns every future has been dropped. On a worker thread it
+    /// when it returns every future has been dropped (a
+    /// [`spawn_blocking`] closure already running is detached, not waited
+    /// for). On a worker thread it
     /// cannot wait: it closes the runtime and the last worker out drains.
     /// Calling it again, or dropping the runtime afterwards, is harmless.
     ///
@@ -305,7 +307,9 @@ where
 /// idle. At shutdown, closures that have not started are dropped (their
 /// `Task`s report cancellation) and running ones are detached; only
 /// `shutdown_timeout` waits for them, within its timeout. Inside `f`,
-/// [`spawn`] and [`Handle::current`] target this runtime.
+/// [`spawn`] and [`Handle::current`] target this runtime. The closure counts
+/// as a task in [`Metrics`] (`spawned`, `completed`, ...), and the pool's
+/// state shows in `Metrics::blocking_threads` and `blocking_queued`.
 ///
 /// ```
 /// # use queue_flume::FlumeQueue;

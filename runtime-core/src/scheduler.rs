@@ -96,7 +96,8 @@
 //! the drain while a worker is stuck in the *first* poll of a task may still
 //! land after it; the waking thread then drops that future.) Dropping the
 //! runtime on one of its own workers cannot wait: the last worker out
-//! drains.
+//! drains. `spawn_blocking` closures are not futures a worker holds: those
+//! not started are dropped at once, running ones are detached (`blocking.rs`).
 
 use std::{any::Any, fmt, sync::OnceLock, time::Duration};
 
