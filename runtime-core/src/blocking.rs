@@ -89,11 +89,10 @@ use parking_lot::{Condvar, Mutex};
 
 use crate::{
     context,
-    handle::{Handle, LARGE_FUTURE},
-    metrics::{Counter, Metrics},
+    handle::{Handle, LARGE_FUTURE, spawn_tracked},
+    metrics::Metrics,
     queue::Runnable,
-    task::{Task, Tracked},
-    task_id::{TaskId, TaskMetadata},
+    task::Task,
 };
 
 std::thread_local! {
@@ -187,11 +186,7 @@ impl Pool {
                 self.work.notify_one();
             }
             Then::Start(n) => self.start(n, handle),
-            Then::Refuse(runnable) => {
-                // Shut down: cancelled, with no lock held.
-                let _current = context::enter_current(handle.clone());
-                drop(runnable);
-            }
+            Then::Refuse(runnable) => cancel(handle, Some(runnable)),
         }
     }
 
@@ -208,10 +203,7 @@ impl Pool {
                 if state.threads == 0 { std::mem::take(&mut state.queue) } else { VecDeque::new() }
             };
             self.exited.notify_all();
-            if !stranded.is_empty() {
-                let _current = context::enter_current(handle.clone());
-                drop(stranded);
-            }
+            cancel(handle, stranded);
         }
     }
 
@@ -268,10 +260,7 @@ impl Pool {
             std::mem::take(&mut state.queue)
         };
         self.work.notify_all();
-        if !queued.is_empty() {
-            let _current = context::enter_current(handle.clone());
-            drop(queued);
-        }
+        cancel(handle, queued);
     }
 
     /// Waits until `deadline` (`None`: no limit) for the pool's threads to
@@ -308,6 +297,17 @@ impl std::fmt::Debug for Pool {
             .field("max_threads", &self.max_threads)
             .field("keep_alive", &self.keep_alive)
             .finish_non_exhaustive()
+    }
+}
+
+/// Drops runnables that will never run, so that their tasks report
+/// cancellation: with no lock held, and with the runtime current, so that a
+/// destructor may still `spawn` (and get a cancelled task).
+fn cancel(handle: &Handle, runnables: impl IntoIterator<Item = Runnable>) {
+    let mut runnables = runnables.into_iter().peekable();
+    if runnables.peek().is_some() {
+        let _current = context::enter_current(handle.clone());
+        runnables.for_each(drop);
     }
 }
 
@@ -365,23 +365,7 @@ where
     // while shutdown starts finds the pool closed in `push` (or is in the
     // queue that `close` takes), and is cancelled there.
     let refused = handle.is_shutdown();
-    let books = handle.books();
-    let call = Call(Some(f));
-    let tracked =
-        if refused { Tracked::refused(call, books.clone()) } else { Tracked::new(call, books.clone()) };
-    if !refused {
-        books.stats.bump(Counter::Spawned);
-    }
     let schedule_handle = handle.clone();
     let schedule = move |runnable| schedule_handle.books().blocking.push(runnable, &schedule_handle);
-    let (runnable, task) = async_task::Builder::new()
-        .propagate_panic(true)
-        .metadata(TaskMetadata::new(TaskId::next()))
-        .spawn(move |_| tracked, schedule);
-    if refused {
-        drop(runnable);
-    } else {
-        runnable.schedule();
-    }
-    Task::new(task)
+    spawn_tracked(handle.books().clone(), refused, Call(Some(f)), schedule)
 }

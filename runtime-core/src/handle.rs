@@ -238,17 +238,29 @@ where
     // while shutdown starts is still caught: its push either lands before the
     // drain (which drops it) or sees `drained` and drops it itself.
     let refused = scheduler.is_closed();
-    let books = scheduler.books();
-    let tracked =
-        if refused { Tracked::refused(future, books.clone()) } else { Tracked::new(future, books.clone()) };
+    let books = scheduler.books().clone();
+    let schedule = move |runnable, info| scheduler.schedule(runnable, info);
+    spawn_tracked(books, refused, future, WithInfo(schedule))
+}
+
+/// Spawns `future` inside its task wrapper with `schedule` as its schedule
+/// function: what every spawn shares (`spawn_blocking`'s too). A `refused`
+/// spawn (the runtime is closed) drops the future here, counts nothing, and
+/// returns a task already cancelled.
+pub(crate) fn spawn_tracked<F, S>(books: Arc<Books>, refused: bool, future: F, schedule: S) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+    S: async_task::Schedule<TaskMetadata> + Send + Sync + 'static,
+{
     if !refused {
         books.stats.bump(Counter::Spawned);
     }
-    let schedule = move |runnable, info| scheduler.schedule(runnable, info);
+    let tracked = if refused { Tracked::refused(future, books) } else { Tracked::new(future, books) };
     let (runnable, task) = async_task::Builder::new()
         .propagate_panic(true)
         .metadata(TaskMetadata::new(TaskId::next()))
-        .spawn(move |_| tracked, WithInfo(schedule));
+        .spawn(move |_| tracked, schedule);
     if refused {
         // Cancelled at once; awaiting the task says so.
         drop(runnable);
