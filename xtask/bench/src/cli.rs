@@ -104,11 +104,14 @@ impl Plan {
     }
 
     /// Rounds for `workload`: the million-task ones take seconds a sample, so
-    /// they get fewer.
+    /// they get fewer, and so do the I/O ones, whose samples run for a fixed
+    /// time (1 s and 5 s, or 0.2 s and 1 s with --quick).
     pub fn rounds_for(&self, workload: Workload) -> u32 {
         match workload {
             Workload::Throughput => self.rounds.min(if self.quick { 2 } else { 5 }),
             Workload::Memory => self.rounds.min(if self.quick { 1 } else { 3 }),
+            Workload::TcpEcho => self.rounds.min(if self.quick { 3 } else { 5 }),
+            Workload::HttpPlaintext => self.rounds.min(if self.quick { 2 } else { 3 }),
             _ => self.rounds,
         }
     }

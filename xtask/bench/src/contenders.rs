@@ -12,6 +12,12 @@
 //! (which, like `tokio::spawn`, goes to the local queue when called on a
 //! worker) and `tokio::task::yield_now`; `Executor::spawn` and
 //! `futures_lite::future::yield_now` for async-executor and `tutorial`.
+//!
+//! For the I/O rows each contender also names its network stack
+//! ([`Runner::Net`]): `tokio::net` for tokio, `async-net` for the others.
+//! Those rows start their contenders afresh ([`start_io`]), and there
+//! async-executor's threads run it as smol does, inside
+//! `async_io::block_on`, so that they drive async-io's reactor while idle.
 
 use std::{
     fmt,
@@ -26,7 +32,9 @@ use std::{
 use anyhow::bail;
 
 use crate::{
+    io_workloads::{self, IoSample},
     memory,
+    net::{AsyncNet, NetStack, TokioNet},
     tutorial::{Tutorial, TutorialSpawner},
     workloads::{self, Sizes, Workload},
 };
@@ -112,6 +120,9 @@ pub trait Runner: Send + Sync + 'static {
     /// Its spawner.
     type Spawner: Spawner;
 
+    /// Its sockets, for the I/O workloads.
+    type Net: NetStack;
+
     /// A spawner for this runner's workers.
     fn spawner(&self) -> Self::Spawner;
 
@@ -128,6 +139,10 @@ pub trait Contender: Send + Sync {
     /// Parks `tasks` pending tasks and reads the process's memory before and
     /// after (see [`workloads::park`]). Used in the memory child process.
     fn park(&self, tasks: usize) -> memory::Reading;
+
+    /// Runs one sample of the I/O `workload` for `duration` (see
+    /// [`io_workloads::sample`]).
+    fn io_sample(&self, workload: Workload, sizes: &Sizes, duration: Duration) -> anyhow::Result<IoSample>;
 }
 
 /// A runner and its worker count.
@@ -140,6 +155,10 @@ impl<R: Runner> Contender for Harness<R> {
 
     fn park(&self, tasks: usize) -> memory::Reading {
         workloads::park(&self.0, tasks)
+    }
+
+    fn io_sample(&self, workload: Workload, sizes: &Sizes, duration: Duration) -> anyhow::Result<IoSample> {
+        io_workloads::sample(&self.0, workload, sizes, duration)
     }
 }
 
@@ -156,10 +175,22 @@ pub fn start(name: &str, workers: usize) -> Box<dyn Contender> {
     });
     ours.unwrap_or_else(|| match name {
         "tokio" => Box::new(Harness(Tokio::new(workers), workers)),
-        "async-executor" => Box::new(Harness(AsyncExecutor::new(workers), workers)),
+        "async-executor" => Box::new(Harness(AsyncExecutor::new(workers, Park::Plain), workers)),
         "tutorial" => Box::new(Harness(TutorialRunner(Tutorial::new(workers)), workers)),
         other => panic!("unknown contender {other:?} (valid: {})", names().join(", ")),
     })
+}
+
+/// Starts contender `name` with `workers` worker threads for an I/O row:
+/// like [`start`], but async-executor's threads park in async-io's reactor.
+///
+/// # Panics
+/// If `name` is not in [`names`].
+pub fn start_io(name: &str, workers: usize) -> Arc<dyn Contender> {
+    match name {
+        "async-executor" => Arc::new(Harness(AsyncExecutor::new(workers, Park::Reactor), workers)),
+        other => Arc::from(start(other, workers)),
+    }
 }
 
 // --- this runtime ---------------------------------------------------------
@@ -200,6 +231,7 @@ impl Spawner for runtime_core::Handle {
 
 impl<Q: runtime_core::Queue> Runner for Ours<Q> {
     type Spawner = runtime_core::Handle;
+    type Net = AsyncNet;
 
     fn spawner(&self) -> Self::Spawner {
         self.0.handle()
@@ -260,6 +292,7 @@ impl Spawner for tokio::runtime::Handle {
 
 impl Runner for Tokio {
     type Spawner = tokio::runtime::Handle;
+    type Net = TokioNet;
 
     fn spawner(&self) -> Self::Spawner {
         self.0.handle().clone()
@@ -289,8 +322,18 @@ impl fmt::Debug for AsyncExecutorSpawner {
     }
 }
 
+/// How async-executor's threads wait for work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Park {
+    /// `futures_lite::future::block_on`, as its own benchmarks run it.
+    Plain,
+    /// `async_io::block_on`, as smol runs it: an idle thread waits in
+    /// async-io's reactor (when no other thread does).
+    Reactor,
+}
+
 impl AsyncExecutor {
-    fn new(workers: usize) -> Self {
+    fn new(workers: usize, park: Park) -> Self {
         let executor = Arc::new(async_executor::Executor::new());
         let (stop, stopped) = async_channel::bounded::<()>(1);
         let threads = (0..workers)
@@ -299,7 +342,11 @@ impl AsyncExecutor {
                 thread::Builder::new()
                     .name(format!("async-executor-{i}"))
                     .spawn(move || {
-                        let _ = futures_lite::future::block_on(executor.run(stopped.recv()));
+                        let run = executor.run(stopped.recv());
+                        let _ = match park {
+                            Park::Plain => futures_lite::future::block_on(run),
+                            Park::Reactor => async_io::block_on(run),
+                        };
                     })
                     .expect("could not start an async-executor thread")
             })
@@ -340,6 +387,7 @@ impl Spawner for AsyncExecutorSpawner {
 
 impl Runner for AsyncExecutor {
     type Spawner = AsyncExecutorSpawner;
+    type Net = AsyncNet;
 
     fn spawner(&self) -> Self::Spawner {
         self.spawner.clone()
@@ -376,6 +424,7 @@ impl Spawner for TutorialSpawner {
 
 impl Runner for TutorialRunner {
     type Spawner = TutorialSpawner;
+    type Net = AsyncNet;
 
     fn spawner(&self) -> Self::Spawner {
         self.0.spawner()
@@ -397,11 +446,27 @@ mod tests {
         for name in CONTENDERS {
             for workers in [1, 2] {
                 let contender = start(name, workers);
-                for workload in Workload::ALL.iter().filter(|w| **w != Workload::Memory) {
+                for workload in Workload::ALL.iter().filter(|w| **w != Workload::Memory && !w.is_io()) {
                     contender.sample(*workload, &sizes, 1);
                 }
                 contender.park(100);
             }
+        }
+    }
+
+    /// Every contender runs `tcp_echo` on its own stack, with round trips to
+    /// show for it. (`http_plaintext` needs this binary as its load
+    /// generator, so the bench's own runs check it.)
+    #[test]
+    fn every_contender_echoes_over_tcp() {
+        let sizes = Sizes::tiny();
+        for name in CONTENDERS {
+            let contender = start_io(name, 2);
+            let sample = contender.io_sample(Workload::TcpEcho, &sizes, Duration::from_millis(50)).unwrap();
+            assert!(
+                sample.rate > 0.0 && sample.p50_ns > 0.0 && sample.p99_ns >= sample.p50_ns,
+                "{name}: {sample:?}"
+            );
         }
     }
 }

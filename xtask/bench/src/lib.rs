@@ -6,6 +6,10 @@
 //!   small interface (`tutorial` has its own module); `workloads`: the workloads,
 //!   written once against that interface; `memory`: the child process that
 //!   measures memory per parked task.
+//! - `io_workloads`: the I/O rows (`tcp_echo`, `http_plaintext`) on each
+//!   contender's own sockets (`net`: tokio's or async-net's, and hyper's
+//!   adaptor for the latter); `loadgen`: the child process that loads the
+//!   HTTP server.
 //! - `measure`: warm-up and interleaved rounds; `stats`: medians and ratios;
 //!   `targets`: the targets checked against the run; `report` and
 //!   `chart`: the table, JSON, BENCHMARKS.md and the SVG chart.
@@ -43,8 +47,11 @@ use clap::Parser;
 mod chart;
 mod cli;
 mod contenders;
+mod io_workloads;
+mod loadgen;
 mod measure;
 mod memory;
+mod net;
 mod own_queue;
 mod report;
 mod stats;
@@ -79,10 +86,10 @@ pub fn main_with_queue<Q: runtime_core::Queue>(name: &str) -> ExitCode {
 }
 
 fn run(argv: Vec<String>) -> anyhow::Result<()> {
-    if argv.get(1).map(String::as_str) == Some(memory::CHILD_ARG) {
-        memory::child_main(&argv[2..])
-    } else {
-        bench(&argv)
+    match argv.get(1).map(String::as_str) {
+        Some(memory::CHILD_ARG) => memory::child_main(&argv[2..]),
+        Some(loadgen::CHILD_ARG) => loadgen::child_main(&argv[2..]),
+        _ => bench(&argv),
     }
 }
 

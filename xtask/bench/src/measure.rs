@@ -2,20 +2,28 @@
 //! each workload, warm each one up (and pick how many iterations make a
 //! sample), then run interleaved rounds, A B C … A B C …, so that drift on a
 //! noisy machine hits every contender alike.
+//!
+//! The I/O workloads ([`Workload::is_io`]) run on contenders started afresh
+//! for their row, for a fixed time a sample (a quarter of it to warm up),
+//! each sample on a thread of its own under a deadline: a contender that
+//! fails or hangs fails its cell, with the reason, and the run goes on.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, mpsc},
     thread,
     time::{Duration, Instant},
 };
+
+use anyhow::{anyhow, bail};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::{
     cli::Plan,
     contenders::{self, Contender},
+    io_workloads::IoSample,
     memory,
-    report::Cell,
+    report::{Cell, Latency},
     workloads::{Sizes, Workload},
 };
 
@@ -37,7 +45,7 @@ pub fn run(plan: &Plan, sizes: &Sizes) -> anyhow::Result<Vec<Cell>> {
     let mut cells = Vec::new();
 
     for &workers in &plan.workers {
-        let needs_runtimes = plan.workloads.iter().any(|w| *w != Workload::Memory);
+        let needs_runtimes = plan.workloads.iter().any(|w| *w != Workload::Memory && !w.is_io());
         let started: Vec<(&'static str, Box<dyn Contender>)> = if needs_runtimes {
             plan.contenders.iter().map(|&name| (name, contenders::start(name, workers))).collect()
         } else {
@@ -63,6 +71,11 @@ pub fn run(plan: &Plan, sizes: &Sizes) -> anyhow::Result<Vec<Cell>> {
                     }
                 }
                 cells.extend(row);
+                continue;
+            }
+
+            if workload.is_io() {
+                cells.extend(io_row(plan, sizes, workload, workers, &progress, &watchdog));
                 continue;
             }
 
@@ -131,6 +144,106 @@ fn empty_cell(workload: Workload, workers: usize, contender: &'static str) -> Ce
         summary: None,
         ratio: None,
         readings: Vec::new(),
+        latency: None,
+        error: None,
+    }
+}
+
+/// One row of an I/O workload: fresh contenders, a warm-up each, then
+/// interleaved rounds of fixed-time samples, each under a deadline.
+fn io_row(
+    plan: &Plan,
+    sizes: &Sizes,
+    workload: Workload,
+    workers: usize,
+    progress: &ProgressBar,
+    watchdog: &Watchdog,
+) -> Vec<Cell> {
+    let duration = sizes.io_duration(workload);
+    let warm_up = duration / 4;
+    let mut row: Vec<Cell> = plan
+        .contenders
+        .iter()
+        .map(|&name| Cell { latency: Some(Latency::default()), ..empty_cell(workload, workers, name) })
+        .collect();
+    progress.set_message(format!("{workers}w {}: starting the runtimes", workload.name()));
+    let started: Vec<Arc<dyn Contender>> =
+        plan.contenders.iter().map(|&name| contenders::start_io(name, workers)).collect();
+    // Round 0 is the warm-up.
+    for round in 0..=plan.rounds_for(workload) {
+        for (cell, contender) in row.iter_mut().zip(&started) {
+            if cell.error.is_some() {
+                progress.inc(1);
+                continue;
+            }
+            let warm = if round == 0 { " (warm-up)" } else { "" };
+            let label = format!("{workers}w {} {}{warm}", workload.name(), cell.contender);
+            progress.set_message(label.clone());
+            watchdog.arm(&label);
+            let result = io_sample_within_deadline(
+                contender,
+                workload,
+                sizes,
+                if round == 0 { warm_up } else { duration },
+            );
+            watchdog.disarm();
+            match result {
+                Ok(sample) if round > 0 => {
+                    cell.samples.push(sample.rate);
+                    let latency = cell.latency.as_mut().expect("set above");
+                    latency.p50_ns.push(sample.p50_ns);
+                    latency.p99_ns.push(sample.p99_ns);
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    let error = format!("{error:#}");
+                    progress.println(format!("bench: {label} failed: {error}"));
+                    cell.error = Some(error);
+                }
+            }
+            progress.inc(1);
+        }
+    }
+    progress.set_message(format!("{workers}w {}: stopping the runtimes", workload.name()));
+    // A contender that hung stays with its sample's thread, never dropped
+    // (dropping it could hang too); the rest stop here.
+    drop(started);
+    row
+}
+
+/// How long an I/O sample of `duration` may run, set-up and wind-down
+/// included, before its contender is called hung.
+pub fn io_deadline(duration: Duration) -> Duration {
+    duration * 2 + Duration::from_secs(20)
+}
+
+/// Runs one I/O sample on a thread of its own and waits for it until
+/// [`io_deadline`]: a hang or a panic is an error, not a stalled run.
+fn io_sample_within_deadline(
+    contender: &Arc<dyn Contender>,
+    workload: Workload,
+    sizes: &Sizes,
+    duration: Duration,
+) -> anyhow::Result<IoSample> {
+    let (done, result) = mpsc::channel();
+    let (contender, sizes) = (contender.clone(), sizes.clone());
+    thread::Builder::new()
+        .name("bench-io-sample".into())
+        .spawn(move || {
+            let _ = done.send(contender.io_sample(workload, &sizes, duration));
+        })
+        .map_err(|e| anyhow!("could not start a sample thread: {e}"))?;
+    let limit = io_deadline(duration);
+    match result.recv_timeout(limit) {
+        Ok(sample) => sample,
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            bail!(
+                "a {}s sample did not finish within {}s: the contender hung",
+                duration.as_secs_f64(),
+                limit.as_secs()
+            )
+        }
+        Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the sample panicked (see above)"),
     }
 }
 

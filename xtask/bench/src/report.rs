@@ -15,7 +15,7 @@ use crate::{
 pub struct Cell {
     /// The workload.
     pub workload: Workload,
-    /// `ns/iter`, `tasks/s` or `bytes/task`.
+    /// `ns/iter`, `tasks/s`, `round trips/s`, `req/s` or `bytes/task`.
     pub unit: &'static str,
     /// Worker threads.
     pub workers: usize,
@@ -35,6 +35,29 @@ pub struct Cell {
     /// For `memory`: what each child process read.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub readings: Vec<Reading>,
+    /// For the I/O workloads: the latencies beside each rate sample.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub latency: Option<Latency>,
+    /// Why the cell has no (or fewer) samples: the contender failed or hung
+    /// (I/O workloads, which carry on without it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The latencies of an I/O cell: one p50 and one p99 per sample, their
+/// summaries, and the median p99's ratio to tokio's.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Latency {
+    /// Each sample's median latency, in nanoseconds, in round order.
+    pub p50_ns: Vec<f64>,
+    /// Each sample's 99th percentile latency, in nanoseconds.
+    pub p99_ns: Vec<f64>,
+    /// Summary of `p50_ns`.
+    pub p50: Option<Summary>,
+    /// Summary of `p99_ns`.
+    pub p99: Option<Summary>,
+    /// The median p99 relative to tokio's (lower is better).
+    pub p99_ratio: Option<f64>,
 }
 
 /// A whole run.
@@ -74,6 +97,23 @@ impl Results {
     pub fn summarise(&mut self) {
         for cell in &mut self.cells {
             cell.summary = Summary::of(&cell.samples);
+            if let Some(latency) = &mut cell.latency {
+                latency.p50 = Summary::of(&latency.p50_ns);
+                latency.p99 = Summary::of(&latency.p99_ns);
+            }
+        }
+        let p99_medians: Vec<Option<f64>> = self
+            .cells
+            .iter()
+            .map(|c| {
+                let baseline = self.cell(c.workload, c.workers, BASELINE)?;
+                Some(baseline.latency.as_ref()?.p99?.median)
+            })
+            .collect();
+        for (cell, baseline) in self.cells.iter_mut().zip(p99_medians) {
+            if let (Some(latency), Some(baseline)) = (&mut cell.latency, baseline) {
+                latency.p99_ratio = latency.p99.and_then(|p99| stats::ratio(p99.median, baseline, false));
+            }
         }
         let medians: Vec<Option<f64>> = self
             .cells
@@ -108,6 +148,15 @@ impl Results {
                     "\n† one cold run only: the warm-up alone overran the cell's time budget, \
                      so no timed rounds followed.\n",
                 );
+            }
+            let failed: Vec<&Cell> =
+                self.cells.iter().filter(|c| c.workers == workers && c.error.is_some()).collect();
+            if !failed.is_empty() {
+                out.push('\n');
+                for cell in failed {
+                    let error = cell.error.as_deref().unwrap_or_default();
+                    let _ = writeln!(out, "✗ {} on {}: {error}", cell.workload.name(), cell.contender);
+                }
             }
             out.push('\n');
         }
@@ -176,21 +225,25 @@ fn row_unit(unit: Unit) -> &'static str {
     match unit {
         Unit::Nanos => "time",
         Unit::TasksPerSec => "tasks/s",
+        Unit::RoundTripsPerSec => "round trips/s",
+        Unit::RequestsPerSec => "req/s",
         Unit::BytesPerTask => "bytes/task",
     }
 }
 
-/// `"1.23 ms [1.10–1.40] 0.45x"`.
+/// `"1.23 ms [1.10–1.40] 0.45x"`; an I/O cell adds its latencies,
+/// `"45.1 k/s [44.0–46.2] 1.02x, p50 610 µs, p99 2.31 ms 1.05x"`; a cell
+/// whose contender failed, `"✗ failed"` (the reason is under the table).
 pub fn format_cell(cell: &Cell) -> String {
     let Some(s) = cell.summary else {
-        return "–".into();
+        return if cell.error.is_some() { "✗ failed".into() } else { "–".into() };
     };
     let (median, low, high) = match cell.workload.unit() {
         Unit::Nanos => {
             let (scale, suffix) = time_scale(s.median);
             (format!("{} {suffix}", sig3(s.median / scale)), sig3(s.min / scale), sig3(s.max / scale))
         }
-        Unit::TasksPerSec => {
+        Unit::TasksPerSec | Unit::RoundTripsPerSec | Unit::RequestsPerSec => {
             let (scale, suffix) = rate_scale(s.median);
             (format!("{} {suffix}", sig3(s.median / scale)), sig3(s.min / scale), sig3(s.max / scale))
         }
@@ -198,7 +251,29 @@ pub fn format_cell(cell: &Cell) -> String {
     };
     let ratio = cell.ratio.map(|r| format!(" {r:.2}x")).unwrap_or_default();
     let median = if cell.warm_up_only { format!("{median} †") } else { median };
-    if low == high { format!("{median}{ratio}") } else { format!("{median} [{low}–{high}]{ratio}") }
+    let mut text =
+        if low == high { format!("{median}{ratio}") } else { format!("{median} [{low}–{high}]{ratio}") };
+    if let Some(latency) = &cell.latency {
+        if let Some(p50) = latency.p50 {
+            let _ = write!(text, ", p50 {}", format_time(p50.median));
+        }
+        if let Some(p99) = latency.p99 {
+            let _ = write!(text, ", p99 {}", format_time(p99.median));
+            if let Some(r) = latency.p99_ratio {
+                let _ = write!(text, " {r:.2}x");
+            }
+        }
+    }
+    if cell.error.is_some() {
+        text.push_str(" ✗");
+    }
+    text
+}
+
+/// `"2.31 ms"`.
+fn format_time(ns: f64) -> String {
+    let (scale, suffix) = time_scale(ns);
+    format!("{} {suffix}", sig3(ns / scale))
 }
 
 fn time_scale(ns: f64) -> (f64, &'static str) {
@@ -243,6 +318,8 @@ mod tests {
             summary: None,
             ratio: None,
             readings: vec![],
+            latency: None,
+            error: None,
         }
     }
 
@@ -288,6 +365,30 @@ mod tests {
         assert!(md.contains("| workload | flume | tokio |"), "{md}");
         assert!(md.contains("| yield_many (time) | 2.00 ms [1.10–3.00] 0.50x | 4.00 ms 1.00x |"), "{md}");
         assert!(md.contains("| throughput (tasks/s) | – | 2.50 M/s 1.00x |"), "{md}");
+    }
+
+    #[test]
+    fn io_cells_show_latencies_and_failures() {
+        let mut flume = cell(Workload::HttpPlaintext, "flume", &[40e3, 45e3, 50e3]);
+        flume.latency =
+            Some(Latency { p50_ns: vec![600e3; 3], p99_ns: vec![2.4e6; 3], ..Latency::default() });
+        let mut tokio = cell(Workload::HttpPlaintext, "tokio", &[60e3]);
+        tokio.latency = Some(Latency { p50_ns: vec![500e3], p99_ns: vec![2e6], ..Latency::default() });
+        let mut mutex = cell(Workload::HttpPlaintext, "mutex", &[]);
+        mutex.error = Some("did not finish within 30s".into());
+        let mut r = results(vec![flume, tokio, mutex]);
+        r.workloads = vec![Workload::HttpPlaintext];
+        r.contenders = vec!["flume", "mutex", "tokio"];
+        let md = r.markdown();
+        assert!(
+            md.contains("| http_plaintext (req/s) | 45.0 k/s [40.0–50.0] 1.33x, p50 600 µs, p99 2.40 ms 1.20x | ✗ failed | 60.0 k/s 1.00x, p50 500 µs, p99 2.00 ms 1.00x |"),
+            "{md}"
+        );
+        assert!(md.contains("✗ http_plaintext on mutex: did not finish within 30s"), "{md}");
+        let json: serde_json::Value = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
+        assert_eq!(json["cells"][0]["latency"]["p99_ns"], serde_json::json!([2.4e6, 2.4e6, 2.4e6]));
+        assert_eq!(json["cells"][0]["unit"], "req/s");
+        assert_eq!(json["cells"][2]["error"], "did not finish within 30s");
     }
 
     #[test]

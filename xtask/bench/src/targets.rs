@@ -191,6 +191,8 @@ mod tests {
                     summary: None,
                     ratio: None,
                     readings: vec![],
+                    latency: None,
+                    error: None,
                 })
                 .collect(),
             targets: vec![],

@@ -6,6 +6,9 @@
 //! `yield_many`, `ping_pong`, `chained_spawn`) and async-executor's
 //! `benches/executor.rs` (`spawn_recursively`, `channels`, `web_server`),
 //! plus two million-task ones: spawn throughput and memory per parked task.
+//! `yield_many_agnostic` is `yield_many` with the runtime-agnostic yield of
+//! futures-lite for every contender. The I/O rows (`tcp_echo`,
+//! `http_plaintext`) are in `io_workloads`.
 //! Channels are runtime-agnostic (`async-channel`, `futures-channel`), so no
 //! contender gets a primitive tuned for it.
 
@@ -38,6 +41,9 @@ pub enum Workload {
     SpawnManyRemoteBusy,
     /// 200 tasks × 1 000 yields.
     YieldMany,
+    /// The same with the runtime-agnostic yield (`futures_lite::future::yield_now`:
+    /// `cx.waker().wake_by_ref()`, then `Pending`) for every contender.
+    YieldManyAgnostic,
     /// 1 000 ping-pong pairs over oneshot channels, spawned from inside a task.
     PingPong,
     /// A chain of 1 000 tasks, each spawning the next.
@@ -48,6 +54,12 @@ pub enum Workload {
     Channels,
     /// A simulated service: request tasks that yield and round-trip to a "database" task.
     WebServer,
+    /// 64 client tasks doing 64-byte round trips to an echo server on the
+    /// same runtime, over 127.0.0.1: round trips per second, p50 and p99.
+    TcpEcho,
+    /// A hyper HTTP/1.1 "Hello, World!" server, 64 keep-alive connections from
+    /// a load generator in its own process: requests per second, p50 and p99.
+    HttpPlaintext,
     /// 1 000 000 empty tasks spawned from outside in batches of 10 000: tasks per second.
     Throughput,
     /// Peak RSS per pending task with 1 000 000 parked tasks (a child process each).
@@ -61,6 +73,10 @@ pub enum Unit {
     Nanos,
     /// Tasks per second: higher is better.
     TasksPerSec,
+    /// Round trips per second: higher is better.
+    RoundTripsPerSec,
+    /// Requests per second: higher is better.
+    RequestsPerSec,
     /// Bytes per parked task: lower is better.
     BytesPerTask,
 }
@@ -71,28 +87,33 @@ impl Unit {
         match self {
             Unit::Nanos => "ns/iter",
             Unit::TasksPerSec => "tasks/s",
+            Unit::RoundTripsPerSec => "round trips/s",
+            Unit::RequestsPerSec => "req/s",
             Unit::BytesPerTask => "bytes/task",
         }
     }
 
     /// Whether a larger sample is the better one.
     pub fn higher_is_better(self) -> bool {
-        self == Unit::TasksPerSec
+        matches!(self, Unit::TasksPerSec | Unit::RoundTripsPerSec | Unit::RequestsPerSec)
     }
 }
 
 impl Workload {
     /// Every workload, in the order of the table's rows.
-    pub const ALL: [Workload; 11] = [
+    pub const ALL: [Workload; 14] = [
         Workload::SpawnManyLocal,
         Workload::SpawnManyRemoteIdle,
         Workload::SpawnManyRemoteBusy,
         Workload::YieldMany,
+        Workload::YieldManyAgnostic,
         Workload::PingPong,
         Workload::ChainedSpawn,
         Workload::SpawnRecursively,
         Workload::Channels,
         Workload::WebServer,
+        Workload::TcpEcho,
+        Workload::HttpPlaintext,
         Workload::Throughput,
         Workload::Memory,
     ];
@@ -104,11 +125,14 @@ impl Workload {
             Workload::SpawnManyRemoteIdle => "spawn_many_remote_idle",
             Workload::SpawnManyRemoteBusy => "spawn_many_remote_busy",
             Workload::YieldMany => "yield_many",
+            Workload::YieldManyAgnostic => "yield_many_agnostic",
             Workload::PingPong => "ping_pong",
             Workload::ChainedSpawn => "chained_spawn",
             Workload::SpawnRecursively => "spawn_recursively",
             Workload::Channels => "channels",
             Workload::WebServer => "web_server",
+            Workload::TcpEcho => "tcp_echo",
+            Workload::HttpPlaintext => "http_plaintext",
             Workload::Throughput => "throughput",
             Workload::Memory => "memory",
         }
@@ -128,9 +152,17 @@ impl Workload {
     pub fn unit(self) -> Unit {
         match self {
             Workload::Throughput => Unit::TasksPerSec,
+            Workload::TcpEcho => Unit::RoundTripsPerSec,
+            Workload::HttpPlaintext => Unit::RequestsPerSec,
             Workload::Memory => Unit::BytesPerTask,
             _ => Unit::Nanos,
         }
+    }
+
+    /// Whether it is an I/O workload (`io_workloads`): sampled for a fixed
+    /// time on freshly started contenders, with latencies beside its rate.
+    pub fn is_io(self) -> bool {
+        matches!(self, Workload::TcpEcho | Workload::HttpPlaintext)
     }
 }
 
@@ -141,9 +173,9 @@ pub struct Sizes {
     pub spawn_many: usize,
     /// Busy tasks per worker in `spawn_many_remote_busy`.
     pub busy_per_worker: usize,
-    /// Tasks in `yield_many`.
+    /// Tasks in `yield_many` and `yield_many_agnostic`.
     pub yield_tasks: usize,
-    /// Yields per task in `yield_many`.
+    /// Yields per task in `yield_many` and `yield_many_agnostic`.
     pub yields: usize,
     /// Pairs in `ping_pong`.
     pub pings: usize,
@@ -159,6 +191,16 @@ pub struct Sizes {
     pub throughput_batch: usize,
     /// Parked tasks in `memory`.
     pub memory_tasks: usize,
+    /// Client tasks (and connections) in `tcp_echo`.
+    pub echo_clients: usize,
+    /// Bytes per message in `tcp_echo`.
+    pub echo_message: usize,
+    /// How long one `tcp_echo` sample runs, in milliseconds.
+    pub echo_millis: u64,
+    /// Keep-alive connections in `http_plaintext`.
+    pub http_connections: usize,
+    /// How long one `http_plaintext` sample runs, in milliseconds.
+    pub http_millis: u64,
 }
 
 impl Sizes {
@@ -176,13 +218,34 @@ impl Sizes {
             throughput_tasks: 1_000_000,
             throughput_batch: 10_000,
             memory_tasks: 1_000_000,
+            echo_clients: 64,
+            echo_message: 64,
+            echo_millis: 1_000,
+            http_connections: 64,
+            http_millis: 5_000,
         }
     }
 
-    /// `--quick`: a tenth of the spawn-many and million-task workloads, the
-    /// rest as they are.
+    /// `--quick`: a tenth of the spawn-many and million-task workloads,
+    /// shorter I/O samples with fewer echo clients, the rest as they are.
     pub fn quick() -> Self {
-        Self { spawn_many: 1_000, throughput_tasks: 100_000, memory_tasks: 100_000, ..Self::full() }
+        Self {
+            spawn_many: 1_000,
+            throughput_tasks: 100_000,
+            memory_tasks: 100_000,
+            echo_clients: 16,
+            echo_millis: 200,
+            http_millis: 1_000,
+            ..Self::full()
+        }
+    }
+
+    /// How long one sample of the I/O `workload` runs (its warm-up: a quarter).
+    pub fn io_duration(&self, workload: Workload) -> Duration {
+        match workload {
+            Workload::HttpPlaintext => Duration::from_millis(self.http_millis),
+            _ => Duration::from_millis(self.echo_millis),
+        }
     }
 
     /// For tests: everything small.
@@ -200,6 +263,11 @@ impl Sizes {
             throughput_tasks: 1_000,
             throughput_batch: 100,
             memory_tasks: 100,
+            echo_clients: 4,
+            echo_message: 64,
+            echo_millis: 20,
+            http_connections: 4,
+            http_millis: 100,
         }
     }
 }
@@ -209,7 +277,8 @@ impl Sizes {
 /// such as `spawn_many_remote_busy`'s busy tasks, excluded).
 ///
 /// # Panics
-/// For [`Workload::Memory`]: it runs in a child process, see [`park`].
+/// For [`Workload::Memory`]: it runs in a child process, see [`park`]; and
+/// for the I/O workloads (see `io_workloads::sample`).
 pub fn sample<R: Runner>(rt: &R, workers: usize, workload: Workload, sizes: &Sizes, iters: u32) -> Duration {
     if workload == Workload::SpawnManyRemoteBusy {
         return remote_busy(rt, sizes, iters, workers);
@@ -221,6 +290,7 @@ pub fn sample<R: Runner>(rt: &R, workers: usize, workload: Workload, sizes: &Siz
             Workload::SpawnManyRemoteIdle => spawn_many_remote(rt, sizes.spawn_many),
             Workload::SpawnManyRemoteBusy => unreachable!("handled above"),
             Workload::YieldMany => yield_many(rt, sizes.yield_tasks, sizes.yields),
+            Workload::YieldManyAgnostic => yield_many_agnostic(rt, sizes.yield_tasks, sizes.yields),
             Workload::PingPong => ping_pong(rt, sizes.pings),
             Workload::ChainedSpawn => chained_spawn(rt, sizes.chain),
             Workload::SpawnRecursively => spawn_recursively(rt, sizes.tasks, sizes.steps),
@@ -228,6 +298,9 @@ pub fn sample<R: Runner>(rt: &R, workers: usize, workload: Workload, sizes: &Siz
             Workload::WebServer => web_server(rt, sizes.tasks, sizes.steps),
             Workload::Throughput => throughput(rt, sizes.throughput_tasks, sizes.throughput_batch),
             Workload::Memory => panic!("the memory workload runs in a child process"),
+            Workload::TcpEcho | Workload::HttpPlaintext => {
+                panic!("the I/O workloads are sampled by io_workloads::sample")
+            }
         }
     }
     start.elapsed()
@@ -311,6 +384,26 @@ fn yield_many<R: Runner>(rt: &R, tasks: usize, yields: usize) {
             spawner.spawn(async move {
                 for _ in 0..yields {
                     R::Spawner::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    rt.block_on(async {
+        for handle in handles {
+            handle.await;
+        }
+    });
+}
+
+/// `yield_many` with the yield that runtime-agnostic code uses: wake itself
+/// by reference, return `Pending` once.
+fn yield_many_agnostic<R: Runner>(rt: &R, tasks: usize, yields: usize) {
+    let spawner = rt.spawner();
+    let handles: Vec<_> = (0..tasks)
+        .map(|_| {
+            spawner.spawn(async move {
+                for _ in 0..yields {
+                    futures_lite::future::yield_now().await;
                 }
             })
         })
