@@ -180,12 +180,8 @@ fn io_row(
             let label = format!("{workers}w {} {}{warm}", workload.name(), cell.contender);
             progress.set_message(label.clone());
             watchdog.arm(&label);
-            let result = io_sample_within_deadline(
-                contender,
-                workload,
-                sizes,
-                if round == 0 { warm_up } else { duration },
-            );
+            let duration = if round == 0 { warm_up } else { duration };
+            let result = io_sample_within(contender, workload, sizes, duration, io_deadline(duration));
             watchdog.disarm();
             match result {
                 Ok(sample) if round > 0 => {
@@ -217,13 +213,14 @@ pub fn io_deadline(duration: Duration) -> Duration {
     duration * 2 + Duration::from_secs(20)
 }
 
-/// Runs one I/O sample on a thread of its own and waits for it until
-/// [`io_deadline`]: a hang or a panic is an error, not a stalled run.
-fn io_sample_within_deadline(
+/// Runs one I/O sample on a thread of its own and waits for it for `limit`
+/// at most: a hang or a panic is an error, not a stalled run.
+fn io_sample_within(
     contender: &Arc<dyn Contender>,
     workload: Workload,
     sizes: &Sizes,
     duration: Duration,
+    limit: Duration,
 ) -> anyhow::Result<IoSample> {
     let (done, result) = mpsc::channel();
     let (contender, sizes) = (contender.clone(), sizes.clone());
@@ -233,14 +230,13 @@ fn io_sample_within_deadline(
             let _ = done.send(contender.io_sample(workload, &sizes, duration));
         })
         .map_err(|e| anyhow!("could not start a sample thread: {e}"))?;
-    let limit = io_deadline(duration);
     match result.recv_timeout(limit) {
         Ok(sample) => sample,
         Err(mpsc::RecvTimeoutError::Timeout) => {
             bail!(
                 "a {}s sample did not finish within {}s: the contender hung",
                 duration.as_secs_f64(),
-                limit.as_secs()
+                limit.as_secs_f64()
             )
         }
         Err(mpsc::RecvTimeoutError::Disconnected) => bail!("the sample panicked (see above)"),
@@ -358,6 +354,46 @@ mod tests {
         let sizes = Sizes::full();
         assert_eq!(value(Workload::YieldMany, &sizes, 4, Duration::from_millis(8)), 2e6);
         assert_eq!(value(Workload::Throughput, &sizes, 1, Duration::from_millis(500)), 2e6);
+    }
+
+    /// A contender whose I/O sample hangs, or panics.
+    struct Stuck {
+        panics: bool,
+    }
+
+    impl Contender for Stuck {
+        fn sample(&self, _: Workload, _: &Sizes, _: u32) -> Duration {
+            unimplemented!()
+        }
+
+        fn park(&self, _: usize) -> memory::Reading {
+            unimplemented!()
+        }
+
+        fn io_sample(&self, _: Workload, _: &Sizes, _: Duration) -> anyhow::Result<IoSample> {
+            assert!(!self.panics, "the sample panicked on purpose");
+            thread::sleep(Duration::from_secs(3600));
+            unreachable!("woke from an hour's sleep")
+        }
+    }
+
+    #[test]
+    fn a_hung_or_panicking_io_sample_is_an_error_in_time() {
+        let sizes = Sizes::tiny();
+        let stuck: Arc<dyn Contender> = Arc::new(Stuck { panics: false });
+        let start = Instant::now();
+        let limit = Duration::from_millis(200);
+        let err = io_sample_within(&stuck, Workload::TcpEcho, &sizes, Duration::from_millis(50), limit)
+            .unwrap_err()
+            .to_string();
+        assert!(start.elapsed() < Duration::from_secs(5), "{:?}", start.elapsed());
+        assert!(err.contains("did not finish within 0.2s: the contender hung"), "{err}");
+
+        let panics: Arc<dyn Contender> = Arc::new(Stuck { panics: true });
+        let err = io_sample_within(&panics, Workload::TcpEcho, &sizes, Duration::from_millis(50), limit)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("panicked"), "{err}");
     }
 
     #[test]

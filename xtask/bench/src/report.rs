@@ -199,13 +199,20 @@ impl Results {
              - Command: `{command}`\n\
              - Machine: {cores} core{s}{cpu}, shared with other work while it ran, so expect noise.\n\
              - Method: one warm-up per cell, then {rounds} interleaved rounds (every contender once per \
-             round, in column order); fewer for the million-task workloads, and for a contender whose \
+             round, in column order); fewer for the million-task and I/O workloads, and for a contender whose \
              samples would overrun the cell's time budget (15 s; the JSON has every sample). Each cell is the median, \
              the [min–max] of the samples, and the median's ratio to tokio's in the same run \
              (below 1 is better; for throughput, tokio's rate over the contender's). Time cells are per \
              iteration of the workload.\n\
              - `memory` is measured in a child process per sample: (VmHWM after parking − VmRSS before) \
              / tasks, with the join handles' vector allocated before the baseline.\n\
+             - `tcp_echo` and `http_plaintext` run over 127.0.0.1, each contender on its own sockets \
+             (tokio on `tokio::net`, the others on `async-net`; async-executor's threads in \
+             `async_io::block_on`, as smol runs it), on runtimes started afresh for the row. A sample \
+             runs for a fixed time (1 s and 5 s, after a warm-up of a quarter of that); its cell adds \
+             the median p50 and p99 latencies and the p99's ratio to tokio's. `http_plaintext`'s \
+             load generator is this binary in a process of its own (64 keep-alive connections, \
+             requests back to back), the same for every contender.\n\
              - Every sample is in the JSON file (`--json`); workloads and their sizes are documented in \
              `xtask/bench/src/workloads.rs`.\n\n\
              ![Median relative to tokio, per workload and worker count]({chart})\n\n\
