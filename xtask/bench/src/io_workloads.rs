@@ -100,11 +100,9 @@ fn tcp_echo<R: Runner>(
             })
             .collect();
         drop(ready);
-        for _ in 0..clients {
-            if connected.recv().await.is_err() {
-                break; // a client failed to connect: its error comes below
-            }
-        }
+        // Until every client is connected, or the channel closes: every
+        // client has sent or failed (its error comes below).
+        while connected.recv().await.is_ok() {}
         let start = Instant::now();
         let end = start + duration;
         deadline.set(end).expect("set once");
@@ -161,8 +159,11 @@ async fn echo_client<N: NetStack>(
     opened: async_channel::Receiver<()>,
     deadline: Arc<OnceLock<Instant>>,
 ) -> io::Result<Vec<u64>> {
+    // A client that fails to connect drops `ready` unsent, so the others
+    // still start (and its error ends the sample).
     let mut stream = N::connect(addr).await?;
     let _ = ready.send(()).await;
+    drop(ready);
     let _ = opened.recv().await; // closed: go
     let deadline = *deadline.get().expect("set before the gate opens");
     let out = vec![0x5a; message];

@@ -176,6 +176,18 @@ pub(crate) fn root() -> PathBuf {
         .to_path_buf()
 }
 
+/// This binary, to re-run as a child (`memory`, `loadgen`): `/proc/self/exe`
+/// still runs it after a concurrent build has replaced (deleted) the file at
+/// its path.
+pub(crate) fn this_binary() -> anyhow::Result<PathBuf> {
+    let proc_exe = PathBuf::from("/proc/self/exe");
+    if proc_exe.exists() {
+        Ok(proc_exe)
+    } else {
+        std::env::current_exe().context("cannot find the bench binary to re-run it")
+    }
+}
+
 /// The CPU's model name, from `/proc/cpuinfo`.
 fn cpu_model() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;

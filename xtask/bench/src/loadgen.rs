@@ -103,14 +103,7 @@ pub fn percentile(sorted: &[u64], q: f64) -> u64 {
 /// what it measured; fails if it fails, or runs past the deadline plus a
 /// margin (then it is killed).
 pub fn run(addr: SocketAddr, connections: usize, duration: Duration) -> anyhow::Result<Report> {
-    // `/proc/self/exe` still runs this binary after a concurrent build has
-    // replaced (deleted) the file at its path.
-    let proc_exe = std::path::PathBuf::from("/proc/self/exe");
-    let exe = if proc_exe.exists() {
-        proc_exe
-    } else {
-        std::env::current_exe().context("cannot find the bench binary to re-run it")?
-    };
+    let exe = crate::this_binary()?;
     let mut child = Command::new(&exe)
         .args([CHILD_ARG, &addr.to_string(), &connections.to_string(), &duration.as_millis().to_string()])
         .stdin(Stdio::null())

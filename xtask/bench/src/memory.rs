@@ -65,14 +65,7 @@ impl Reading {
 
 /// Runs one memory sample of `contender` in a child process.
 pub fn measure(contender: &str, workers: usize, tasks: usize) -> anyhow::Result<Reading> {
-    // `/proc/self/exe` still runs this binary after a concurrent build has
-    // replaced (deleted) the file at its path.
-    let proc_exe = std::path::PathBuf::from("/proc/self/exe");
-    let exe = if proc_exe.exists() {
-        proc_exe
-    } else {
-        std::env::current_exe().context("cannot find the bench binary to re-run it")?
-    };
+    let exe = crate::this_binary()?;
     let output = Command::new(&exe)
         .args([CHILD_ARG, contender, &workers.to_string(), &tasks.to_string()])
         .output()
