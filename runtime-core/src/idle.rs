@@ -185,6 +185,15 @@ impl Idle {
         true
     }
 
+    /// A hint, without the fence of `notify_one`: whether a worker sleeps
+    /// while nobody searches. A worker that queued work without notifying
+    /// (a yield: `yield_queue.rs`) calls `notify_one` only when this says
+    /// someone could take it; being only a hint is fine, since that work is
+    /// never stranded (its worker is running and will take it).
+    pub(crate) fn idle_without_searcher(&self) -> bool {
+        self.num_sleeping.load(Ordering::Relaxed) != 0 && self.num_searching.load(Ordering::Relaxed) == 0
+    }
+
     /// Becomes a searcher unless half the workers already are.
     pub(crate) fn try_start_searching(&self) -> bool {
         // A heuristic cap, not a protocol step: two workers racing here may

@@ -79,6 +79,7 @@ pub mod testing;
 mod tests;
 mod worker;
 mod yield_now;
+mod yield_queue;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]

@@ -118,6 +118,7 @@ use crate::{
     registry::Registry,
     sync::{AtomicBool, AtomicUsize, Backoff, Mutex, Ordering, fence, thread},
     task_id::TaskId,
+    yield_queue::YieldQueue,
 };
 
 /// The longest the drain waits for wakes in flight to land in a queue
@@ -173,6 +174,19 @@ pub(crate) struct Local<Q> {
     /// Indexed by [`Priority::index`].
     pub(crate) queues: [Q; 2],
     pub(crate) lifo: LifoSlot,
+    /// `Low` tasks that woke themselves while running (`yield_queue.rs`).
+    pub(crate) yields: YieldQueue,
+}
+
+impl<Q: Queue> Local<Q> {
+    fn new() -> Self {
+        Local { queues: [Q::new(), Q::new()], lifo: LifoSlot::new(), yields: YieldQueue::new() }
+    }
+
+    /// Whether any of this worker's queues or its LIFO slot holds a task.
+    pub(crate) fn has_work(&self) -> bool {
+        !self.lifo.is_empty() || !self.yields.is_empty() || self.queues.iter().any(|q| !q.is_empty())
+    }
 }
 
 /// Everything the workers of one runtime share.
@@ -219,9 +233,7 @@ impl<Q: Queue> Shared<Q> {
                 ),
             }),
             shared_queues: [Q::new(), Q::new()],
-            locals: (0..workers)
-                .map(|_| CachePadded::new(Local { queues: [Q::new(), Q::new()], lifo: LifoSlot::new() }))
-                .collect(),
+            locals: (0..workers).map(|_| CachePadded::new(Local::new())).collect(),
             idle: Idle::new(workers),
             high_queued: CachePadded::new(AtomicUsize::new(0)),
             injected: CachePadded::new(AtomicUsize::new(0)),
@@ -274,12 +286,23 @@ impl<Q: Queue> Shared<Q> {
             Some(index) => {
                 self.count(index, Counter::LocalSchedules, 1);
                 let local = &self.locals[index];
-                if priority == Priority::Low && !info.woken_while_running {
-                    if let Some(previous) = local.lifo.replace(runnable) {
-                        local.queues[Priority::Low.index()].push(previous);
+                match (priority, info.woken_while_running) {
+                    (Priority::Low, false) => {
+                        if let Some(previous) = local.lifo.replace(runnable) {
+                            local.queues[Priority::Low.index()].push(previous);
+                        }
                     }
-                } else {
-                    local.queues[priority.index()].push(runnable);
+                    // A yield: scheduled at the end of `Runnable::run`, so on
+                    // the worker that polled it, the yield queue's one
+                    // producer. No `notify_one` (see `yield_queue.rs`), and
+                    // no `drained` check: this thread is a worker still
+                    // counted as running, so the last worker out drains
+                    // after it.
+                    (Priority::Low, true) => match local.yields.push(runnable) {
+                        Ok(()) => return,
+                        Err(runnable) => local.queues[Priority::Low.index()].push(runnable),
+                    },
+                    (Priority::High, _) => local.queues[priority.index()].push(runnable),
                 }
                 #[cfg(feature = "io")]
                 if self.dispatched(index) {
@@ -354,6 +377,10 @@ impl<Q: Queue> Shared<Q> {
                 }
             }
             if let Some(runnable) = local.lifo.take() {
+                drop(runnable);
+                found = true;
+            }
+            while let Some(runnable) = local.yields.pop() {
                 drop(runnable);
                 found = true;
             }
@@ -441,8 +468,7 @@ impl<Q: Queue> Shared<Q> {
 
     /// Whether any queue or LIFO slot holds a runnable.
     pub(crate) fn has_work(&self) -> bool {
-        self.shared_queues.iter().any(|q| !q.is_empty())
-            || self.locals.iter().any(|l| !l.lifo.is_empty() || l.queues.iter().any(|q| !q.is_empty()))
+        self.shared_queues.iter().any(|q| !q.is_empty()) || self.locals.iter().any(|l| l.has_work())
     }
 
     /// The number of queued runnables.
@@ -451,7 +477,11 @@ impl<Q: Queue> Shared<Q> {
             + self
                 .locals
                 .iter()
-                .map(|l| usize::from(!l.lifo.is_empty()) + l.queues.iter().map(Q::len).sum::<usize>())
+                .map(|l| {
+                    usize::from(!l.lifo.is_empty())
+                        + l.yields.len()
+                        + l.queues.iter().map(Q::len).sum::<usize>()
+                })
                 .sum::<usize>()
     }
 

@@ -64,6 +64,9 @@ const FAIRNESS_INTERVAL: u32 = 61;
 const HIGH_STREAK: u32 = 16;
 /// LIFO-slot polls in a row after which the local queue goes first.
 const LIFO_STREAK: u32 = 3;
+/// `Low` polls in a row from other queues after which a task waiting in the
+/// yield queue runs.
+const YIELD_STREAK: u32 = 16;
 /// Upper bound on tasks moved by one steal or one shared-queue batch.
 const MAX_BATCH: usize = 64;
 /// Search rounds before parking; each round after the first spins a little longer.
@@ -89,6 +92,9 @@ struct Worker<Q> {
     registered: bool,
     /// Runs only `High` tasks.
     reserved: bool,
+    /// `Low` tasks taken in a row from elsewhere while the yield queue held
+    /// tasks.
+    yield_wait: u32,
     /// `Shared::injected` when this worker last emptied its view of the
     /// shared queues.
     injected_seen: usize,
@@ -181,6 +187,7 @@ impl<Q: Queue> Worker<Q> {
             lifo_streak: 0,
             searching: false,
             yielded: false,
+            yield_wait: 0,
             registered: false,
             injected_seen: 0,
             #[cfg(feature = "io")]
@@ -304,9 +311,7 @@ impl<Q: Queue> Worker<Q> {
     #[cfg(feature = "io")]
     fn wake_up(&mut self) {
         self.hook(|hooks| &hooks.thread_unpark);
-        let local = &self.shared.locals[self.index];
-        let own_work = !local.lifo.is_empty() || local.queues.iter().any(|q| !q.is_empty());
-        if own_work {
+        if self.shared.locals[self.index].has_work() {
             self.registered = false;
             self.searching = false;
             if self.shared.idle.unregister_working(self.index) | self.local_stealable() {
@@ -321,7 +326,8 @@ impl<Q: Queue> Worker<Q> {
     /// work a sibling could steal.
     #[cfg(feature = "io")]
     fn local_stealable(&self) -> bool {
-        self.shared.locals[self.index].queues.iter().any(|q| !q.is_empty())
+        let local = &self.shared.locals[self.index];
+        !local.yields.is_empty() || local.queues.iter().any(|q| !q.is_empty())
     }
 
     fn run_task(&mut self, runnable: Runnable, priority: Priority) {
@@ -346,6 +352,17 @@ impl<Q: Queue> Worker<Q> {
         // outside the future's poll (a destructor) panics.
         let _task = context::enter_task(runnable.metadata().id());
         self.yielded = catch_unwind(AssertUnwindSafe(|| runnable.run())).unwrap_or(false);
+        if self.yielded && priority == Priority::Low {
+            // The task went to the yield queue without `notify_one`: if a
+            // sibling sleeps while nobody searches and there is more here
+            // than this worker's next task, wake it to share the load.
+            let local = &self.shared.locals[self.index];
+            if self.shared.idle.idle_without_searcher()
+                && local.yields.len() + usize::from(!local.lifo.is_empty()) >= 2
+            {
+                self.shared.idle.notify_one();
+            }
+        }
     }
 
     /// Takes a task from this worker's own queues or the shared ones.
@@ -390,7 +407,17 @@ impl<Q: Queue> Worker<Q> {
             }
         }
         self.lifo_streak = 0;
-        if let Some(r) = self.take(Priority::Low).or_else(|| local.lifo.take()) {
+        // Tasks that yielded go after the others (they yielded to let them
+        // run), but after a bounded streak of others one of them runs.
+        let yields_turn = self.yield_wait >= YIELD_STREAK;
+        let low = if yields_turn {
+            local.yields.pop().or_else(|| self.take(Priority::Low))
+        } else {
+            self.take(Priority::Low).or_else(|| local.yields.pop())
+        };
+        self.yield_wait =
+            if yields_turn || local.yields.is_empty() { 0 } else { self.yield_wait.saturating_add(1) };
+        if let Some(r) = low.or_else(|| local.lifo.take()) {
             self.high_streak = 0;
             return Some((r, Priority::Low));
         }
@@ -402,6 +429,7 @@ impl<Q: Queue> Worker<Q> {
     fn low_waiting(&self) -> bool {
         let local = &self.shared.locals[self.index];
         !local.lifo.is_empty()
+            || !local.yields.is_empty()
             || !local.queues[Priority::Low.index()].is_empty()
             || !self.shared.shared_queues[Priority::Low.index()].is_empty()
     }
@@ -473,6 +501,19 @@ impl<Q: Queue> Worker<Q> {
                     shared.notify_after_push();
                     if let Some(r) = mine.queues[p.index()].pop() {
                         return Some((r, p));
+                    }
+                }
+            }
+            // Tasks that yielded: half of them, like a local queue.
+            let len = victim.yields.len();
+            if len > 0 {
+                let low = &mine.queues[Priority::Low.index()];
+                let moved = victim.yields.take(len.div_ceil(2).min(MAX_BATCH), |r| low.push(r));
+                if moved > 0 {
+                    shared.count(self.index, Counter::Steals, moved as u64);
+                    shared.notify_after_push();
+                    if let Some(r) = low.pop() {
+                        return Some((r, Priority::Low));
                     }
                 }
             }

@@ -15,7 +15,7 @@ use crate::{
 
 /// A runnable whose task counts its run in `runs` and its future's drop in
 /// `drops`.
-fn counted(runs: &StdArc<AtomicUsize>, drops: &StdArc<AtomicUsize>) -> Runnable {
+pub(super) fn counted(runs: &StdArc<AtomicUsize>, drops: &StdArc<AtomicUsize>) -> Runnable {
     struct Dropped(StdArc<AtomicUsize>);
     impl Drop for Dropped {
         fn drop(&mut self) {

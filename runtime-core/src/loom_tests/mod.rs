@@ -1,5 +1,6 @@
 //! Loom models of single components, next to them (as tokio keeps
-//! `src/runtime/tests/loom_*.rs`): the idle protocol, the LIFO slot and the
+//! `src/runtime/tests/loom_*.rs`): the idle protocol (also with a worker
+//! waiting in a fake I/O reactor), the LIFO slot, the yield queue and the
 //! live-task registry, each driven on its own by a few loom threads.
 //!
 //! They are much smaller than the whole-runtime models of `tests/loom.rs`,
@@ -19,12 +20,20 @@
 
 mod idle;
 mod lifo;
+mod reactor;
 mod registry;
+mod yield_queue;
 
 /// Runs `f` under loom with a preemption bound of 3 unless
 /// `LOOM_MAX_PREEMPTIONS` says otherwise.
 fn model(f: impl Fn() + Sync + Send + 'static) {
+    model_with_bound(3, f);
+}
+
+/// As [`model`], with at most `max` preemptions (for models with many
+/// threads, which would take minutes at the usual bound).
+fn model_with_bound(max: usize, f: impl Fn() + Sync + Send + 'static) {
     let mut builder = loom::model::Builder::new();
-    builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(3));
+    builder.preemption_bound = Some(builder.preemption_bound.unwrap_or(3).min(max));
     builder.check(f);
 }
