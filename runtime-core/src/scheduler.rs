@@ -176,11 +176,54 @@ pub(crate) struct Local<Q> {
     pub(crate) lifo: LifoSlot,
     /// `Low` tasks that woke themselves while running (`yield_queue.rs`).
     pub(crate) yields: YieldQueue,
+    /// A hint for the owner: set by every push to the local `Low` queue,
+    /// cleared by the owner when a pop finds that queue empty. Only the
+    /// owning worker pushes to its local queues (spawns and wakes on it,
+    /// its steals and batches), so `false` means "nothing pushed since it
+    /// was last seen empty": a worker whose yield queue holds tasks skips
+    /// the backend then. Stealers only pop, which can only make `true`
+    /// stale, never `false`. Relaxed: read and written by the owner only.
+    low_pushed: AtomicBool,
 }
 
 impl<Q: Queue> Local<Q> {
     fn new() -> Self {
-        Local { queues: [Q::new(), Q::new()], lifo: LifoSlot::new(), yields: YieldQueue::new() }
+        Local {
+            queues: [Q::new(), Q::new()],
+            lifo: LifoSlot::new(),
+            yields: YieldQueue::new(),
+            low_pushed: AtomicBool::new(false),
+        }
+    }
+
+    /// Pushes to the local queue of `priority`. Only the owning worker may
+    /// call this (see `low_pushed`).
+    pub(crate) fn push(&self, priority: Priority, runnable: Runnable) {
+        if priority == Priority::Low {
+            self.low_pushed.store(true, Ordering::Relaxed);
+        }
+        self.queues[priority.index()].push(runnable);
+    }
+
+    /// Notes a batch moved into the local queue of `priority` (by
+    /// `steal_into`); as `push`, owner only.
+    pub(crate) fn note_batch(&self, priority: Priority) {
+        if priority == Priority::Low {
+            self.low_pushed.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Pops from the local `Low` queue, unless nothing was pushed there
+    /// since it was last found empty. Owner only.
+    pub(crate) fn pop_low(&self) -> Option<Runnable> {
+        if !self.low_pushed.load(Ordering::Relaxed) {
+            return None;
+        }
+        let popped = self.queues[Priority::Low.index()].pop();
+        if popped.is_none() {
+            self.low_pushed.store(false, Ordering::Relaxed);
+        }
+        popped
     }
 
     /// Whether any of this worker's queues or its LIFO slot holds a task.
@@ -289,7 +332,7 @@ impl<Q: Queue> Shared<Q> {
                 match (priority, info.woken_while_running) {
                     (Priority::Low, false) => {
                         if let Some(previous) = local.lifo.replace(runnable) {
-                            local.queues[Priority::Low.index()].push(previous);
+                            local.push(Priority::Low, previous);
                         }
                     }
                     // A yield: scheduled at the end of `Runnable::run`, so on
@@ -300,9 +343,9 @@ impl<Q: Queue> Shared<Q> {
                     // after it.
                     (Priority::Low, true) => match local.yields.push(runnable) {
                         Ok(()) => return,
-                        Err(runnable) => local.queues[Priority::Low.index()].push(runnable),
+                        Err(runnable) => local.push(Priority::Low, runnable),
                     },
-                    (Priority::High, _) => local.queues[priority.index()].push(runnable),
+                    (Priority::High, _) => local.push(Priority::High, runnable),
                 }
                 #[cfg(feature = "io")]
                 if self.dispatched(index) {

@@ -379,6 +379,7 @@ impl<Q: Queue> Worker<Q> {
                     && shared_queue.steal_into(&local.queues[p.index()], self.fair_share(shared_queue).max(1))
                         > 0
                 {
+                    local.note_batch(p);
                     // Only stealable now: make sure somebody is looking if a
                     // worker sleeps (as in `take`).
                     shared.notify_after_push();
@@ -412,8 +413,14 @@ impl<Q: Queue> Worker<Q> {
         let yields_turn = self.yield_wait >= YIELD_STREAK;
         let low = if yields_turn {
             local.yields.pop().or_else(|| self.take(Priority::Low))
+        } else if !local.yields.is_empty() {
+            // The local queue if something was pushed there; the shared
+            // one only on the fairness turns above, whose check of
+            // `injected` costs nothing: a worker cycling through its
+            // yielded tasks touches no queue another worker uses.
+            local.pop_low().or_else(|| local.yields.pop())
         } else {
-            self.take(Priority::Low).or_else(|| local.yields.pop())
+            self.take(Priority::Low)
         };
         self.yield_wait =
             if yields_turn || local.yields.is_empty() { 0 } else { self.yield_wait.saturating_add(1) };
@@ -447,6 +454,7 @@ impl<Q: Queue> Worker<Q> {
         let first = shared_queue.pop()?;
         let share = self.fair_share(shared_queue);
         if share > 0 && shared_queue.steal_into(local, share) > 0 {
+            shared.locals[self.index].note_batch(priority);
             // Those tasks are now only reachable by stealing: make sure
             // somebody is looking if a worker sleeps. (And like every push,
             // a batch that lands after the final drain is drained here.)
@@ -496,6 +504,7 @@ impl<Q: Queue> Worker<Q> {
                 let want = len.div_ceil(2).min(MAX_BATCH);
                 let moved = from.steal_into(&mine.queues[p.index()], want);
                 if moved > 0 {
+                    mine.note_batch(p);
                     shared.count(self.index, Counter::Steals, moved as u64);
                     // A push like any other: see `take`.
                     shared.notify_after_push();
@@ -510,6 +519,7 @@ impl<Q: Queue> Worker<Q> {
                 let low = &mine.queues[Priority::Low.index()];
                 let moved = victim.yields.take(len.div_ceil(2).min(MAX_BATCH), |r| low.push(r));
                 if moved > 0 {
+                    mine.note_batch(Priority::Low);
                     shared.count(self.index, Counter::Steals, moved as u64);
                     shared.notify_after_push();
                     if let Some(r) = low.pop() {

@@ -97,11 +97,31 @@ impl YieldQueue {
         Ok(())
     }
 
-    /// Takes the oldest task.
+    /// Takes the oldest task: `take` for one slot.
     pub(crate) fn pop(&self) -> Option<Runnable> {
-        let mut taken = None;
-        self.take(1, |r| taken = Some(r));
-        taken
+        let mut head = self.head.load(Ordering::Acquire);
+        loop {
+            // As in `take`.
+            let available = self.tail.load(Ordering::Acquire).wrapping_sub(head);
+            if available == 0 {
+                return None;
+            }
+            if available > CAPACITY {
+                head = self.head.load(Ordering::Acquire);
+                continue;
+            }
+            let p = self.slots[head % CAPACITY].load(Ordering::Relaxed);
+            match self.head.compare_exchange(head, head.wrapping_add(1), Ordering::AcqRel, Ordering::Acquire)
+            {
+                Ok(_) => {
+                    let p = NonNull::new(p).expect("a slot below `tail` holds a task");
+                    // SAFETY: as in `take`: the CAS transferred this slot to
+                    // us, and its pointer came from `Runnable::into_raw`.
+                    return Some(unsafe { Runnable::from_raw(p) });
+                }
+                Err(current) => head = current,
+            }
+        }
     }
 
     /// Takes up to `max` of the oldest tasks, handing each to `sink` in
