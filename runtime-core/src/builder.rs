@@ -32,6 +32,8 @@ const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
 
 /// How long an idle blocking thread waits for work before it exits, by default.
 const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
+/// The default `stall_threshold`.
+const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(10);
 
 /// Why a runtime could not be built.
 #[derive(Debug)]
@@ -112,6 +114,11 @@ pub(crate) struct Config {
     pub(crate) max_blocking_threads: usize,
     /// How long an idle blocking thread waits for work before it exits.
     pub(crate) blocking_keep_alive: Duration,
+    /// A poll longer than this is a stall (`stall.rs`); `None`: not watched.
+    pub(crate) stall_threshold: Option<Duration>,
+    pub(crate) on_stall: Option<crate::stall::StallCallback>,
+    /// Remember where each task was spawned, for the stall report.
+    pub(crate) track_spawn_locations: bool,
 }
 
 #[cfg(all(test, not(loom)))]
@@ -126,6 +133,9 @@ impl Config {
             panic_policy: PanicPolicy::default(),
             max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
+            stall_threshold: None,
+            on_stall: None,
+            track_spawn_locations: false,
         }
     }
 }
@@ -162,6 +172,9 @@ pub struct Builder<Q: Queue> {
     /// From `max_blocking_threads()`: wins over the environment.
     max_blocking_threads: Option<usize>,
     blocking_keep_alive: Duration,
+    stall_threshold: Option<Duration>,
+    on_stall: Option<crate::stall::StallCallback>,
+    track_spawn_locations: bool,
     _queue: PhantomData<fn() -> Q>,
 }
 
@@ -175,6 +188,9 @@ impl<Q: Queue> fmt::Debug for Builder<Q> {
             .field("panic_policy", &self.panic_policy)
             .field("max_blocking_threads", &self.max_blocking_threads)
             .field("blocking_keep_alive", &self.blocking_keep_alive)
+            .field("stall_threshold", &self.stall_threshold)
+            .field("on_stall", &self.on_stall.is_some())
+            .field("track_spawn_locations", &self.track_spawn_locations)
             .field("queue", &std::any::type_name::<Q>())
             .finish()
     }
@@ -197,6 +213,9 @@ impl<Q: Queue> Builder<Q> {
             panic_policy: PanicPolicy::default(),
             max_blocking_threads: None,
             blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
+            stall_threshold: Some(DEFAULT_STALL_THRESHOLD),
+            on_stall: None,
+            track_spawn_locations: false,
             _queue: PhantomData,
         }
     }
@@ -209,8 +228,9 @@ impl<Q: Queue> Builder<Q> {
     }
 
     /// Sets the prefix of the worker threads' names; worker `i` is named
-    /// `"{prefix}-{i}"`, and the `n`th blocking thread started
-    /// `"{prefix}-blocking-{n}"`.
+    /// `"{prefix}-{i}"` (a replacement for a stalled worker too, with an
+    /// index at or above the worker count), the `n`th blocking thread started
+    /// `"{prefix}-blocking-{n}"`, and the stall watcher `"{prefix}.watch"`.
     pub fn thread_name(mut self, prefix: impl Into<String>) -> Self {
         self.thread_name = prefix.into();
         self
@@ -240,6 +260,36 @@ impl<Q: Queue> Builder<Q> {
     /// before it exits (default 10 s). Threads start again on demand.
     pub fn blocking_keep_alive(mut self, d: Duration) -> Self {
         self.blocking_keep_alive = d;
+        self
+    }
+
+    /// A worker that stays inside one poll longer than `t` is *stalled*
+    /// (default 10 ms; `None` turns stall detection off): it is counted in
+    /// [`Metrics::stalls`](crate::Metrics::stalls), reported to
+    /// [`on_stall`](Self::on_stall), and its queued tasks are handed to the
+    /// other workers; if every worker is stalled, a replacement worker thread
+    /// starts (see [`StallInfo`](crate::StallInfo) and the module docs of
+    /// `stall.rs`). Nothing is printed. The watcher sleeps while no worker
+    /// runs a task. `Some(Duration::ZERO)` is a `BuildError`.
+    pub fn stall_threshold(mut self, t: Option<Duration>) -> Self {
+        self.stall_threshold = t;
+        self
+    }
+
+    /// Calls `f` (on the runtime's watcher thread, inside `catch_unwind`)
+    /// once for each stalled poll, with the stalled task's id and, with
+    /// [`track_spawn_locations`](Self::track_spawn_locations), where it was
+    /// spawned. Keep it short: it delays the next check.
+    pub fn on_stall(mut self, f: impl Fn(&crate::StallInfo) + Send + Sync + 'static) -> Self {
+        self.on_stall = Some(Arc::new(f));
+        self
+    }
+
+    /// Remembers the `#[track_caller]` location of the `spawn` that created
+    /// each task, for [`StallInfo::spawned_at`](crate::StallInfo::spawned_at)
+    /// (default off: it costs a word per task and a store per poll).
+    pub fn track_spawn_locations(mut self, on: bool) -> Self {
+        self.track_spawn_locations = on;
         self
     }
 
@@ -347,6 +397,9 @@ impl<Q: Queue> Builder<Q> {
         let workers = self.resolve_workers()?;
         let reserved = self.resolve_reserved(workers)?;
         let max_blocking_threads = self.resolve_max_blocking()?;
+        if self.stall_threshold == Some(Duration::ZERO) {
+            return Err(BuildError::invalid("stall_threshold", "Some(0ns)", "a positive duration, or None"));
+        }
         if self.thread_name.contains('\0') {
             return Err(BuildError::invalid("thread_name", self.thread_name, "a name without NUL bytes"));
         }
@@ -358,6 +411,9 @@ impl<Q: Queue> Builder<Q> {
             panic_policy: self.panic_policy,
             max_blocking_threads,
             blocking_keep_alive: self.blocking_keep_alive,
+            stall_threshold: self.stall_threshold,
+            on_stall: self.on_stall,
+            track_spawn_locations: self.track_spawn_locations,
         })
     }
 }

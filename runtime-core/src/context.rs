@@ -21,6 +21,8 @@ std::thread_local! {
     static CURRENT_TASK: Cell<Option<TaskId>> = const { Cell::new(None) };
     /// A worker's place with respect to the I/O reactor: see [`Reactor`].
     static REACTOR: Cell<Reactor> = const { Cell::new(Reactor::Away) };
+    /// A worker's stall watch: the runtime's `Stall` and its slot.
+    static WATCH: RefCell<Option<(std::sync::Arc<crate::stall::Stall>, usize)>> = const { RefCell::new(None) };
 }
 
 // loom's macro takes no `const { .. }` initialisers.
@@ -36,6 +38,8 @@ loom::thread_local! {
     static CURRENT_TASK: Cell<Option<TaskId>> = Cell::new(None);
     /// A worker's place with respect to the I/O reactor: see [`Reactor`].
     static REACTOR: Cell<Reactor> = Cell::new(Reactor::Away);
+    /// A worker's stall watch: the runtime's `Stall` and its slot.
+    static WATCH: RefCell<Option<(std::sync::Arc<crate::stall::Stall>, usize)>> = RefCell::new(None);
 }
 
 /// This thread's worker index if it is a worker of runtime `runtime_id`.
@@ -196,4 +200,31 @@ pub(crate) fn note_dispatch() -> Reactor {
             was
         })
         .unwrap_or(Reactor::Away)
+}
+
+/// Publishes where the task being polled on this worker thread was spawned,
+/// for the stall watcher (`stall.rs`); a no-op elsewhere.
+pub(crate) fn publish_spawn_location(location: &'static std::panic::Location<'static>) {
+    let _ = WATCH.try_with(|watch| {
+        if let Some(watch) = watch.borrow().as_ref() {
+            watch.0.watches[watch.1].set_location(location);
+        }
+    });
+}
+
+/// Makes slot `index` of `stall` this thread's [`Watch`](crate::stall::Watch)
+/// until the guard drops (a worker, for its whole life).
+pub(crate) fn enter_watch(stall: std::sync::Arc<crate::stall::Stall>, index: usize) -> WatchGuard {
+    let _ = WATCH.try_with(|watch| *watch.borrow_mut() = Some((stall, index)));
+    WatchGuard(())
+}
+
+/// Undoes [`enter_watch`] on drop.
+pub(crate) struct WatchGuard(());
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        let taken = WATCH.try_with(|watch| watch.borrow_mut().take()).ok().flatten();
+        drop(taken);
+    }
 }

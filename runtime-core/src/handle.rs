@@ -124,6 +124,7 @@ impl Handle {
     }
 
     /// Spawns a `Low`-priority task on this handle's runtime.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -133,6 +134,7 @@ impl Handle {
     }
 
     /// Spawns a task with the given priority on this handle's runtime.
+    #[track_caller]
     pub fn spawn_with<F>(&self, priority: Priority, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -229,7 +231,20 @@ macro_rules! spawn_on {
 }
 pub(crate) use spawn_on;
 
+#[track_caller]
 pub(crate) fn spawn_sized<F>(scheduler: SchedulerRef, future: F) -> Task<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    if scheduler.books().track_locations {
+        let located = crate::stall::Located::new(future, std::panic::Location::caller());
+        return spawn_located(scheduler, located);
+    }
+    spawn_located(scheduler, future)
+}
+
+fn spawn_located<F>(scheduler: SchedulerRef, future: F) -> Task<F::Output>
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,

@@ -100,7 +100,7 @@
 //! Without the `io` feature none of this exists: `set_waker` is never
 //! called, and workers park on their [`Parker`].
 
-use std::{sync::OnceLock, task::Waker};
+use std::task::Waker;
 
 use crossbeam_utils::CachePadded;
 
@@ -125,11 +125,16 @@ pub(crate) struct Idle {
     sleepers: Mutex<Vec<usize>>,
     /// One per worker; its token is sticky (see [`Parker`]).
     parkers: Box<[CachePadded<Parker>]>,
-    /// One per worker: the waker of the `block_on` a worker waits in when it
-    /// drives the I/O reactor (feature `io`), used instead of its parker once
-    /// set. Set once, by that worker, before it first registers as a sleeper
-    /// (the `sleepers` lock orders it before any notifier's read).
-    wakers: Box<[OnceLock<Waker>]>,
+    /// One per worker slot: the waker of the `block_on` a worker waits in
+    /// when it drives the I/O reactor (feature `io`), used instead of its
+    /// parker while set. Set by that worker before it first registers as a
+    /// sleeper (the `sleepers` lock orders it before any notifier's read);
+    /// cleared when it exits, so that a replacement worker that later takes
+    /// the slot (`stall.rs`) starts with the parker. Cloned out of the lock
+    /// before it is woken.
+    wakers: Box<[Mutex<Option<Waker>>]>,
+    /// Workers running at start: the searchers' cap is half of them.
+    active: usize,
     /// Always `reserved_sleepers.len()`, changed only under its lock; read
     /// by `notify_reserved` without it.
     num_reserved_sleeping: CachePadded<AtomicUsize>,
@@ -138,20 +143,36 @@ pub(crate) struct Idle {
 }
 
 impl Idle {
+    #[cfg(any(loom, test))]
     pub(crate) fn new(workers: usize) -> Self {
+        Self::with_slots(workers, workers)
+    }
+
+    /// As `new`, with `slots` worker places of which `workers` run at start
+    /// (the others are spares for replacements of stalled workers).
+    pub(crate) fn with_slots(workers: usize, slots: usize) -> Self {
+        let slots = slots.max(workers);
         Self {
+            active: workers,
             num_searching: CachePadded::new(AtomicUsize::new(0)),
             num_sleeping: CachePadded::new(AtomicUsize::new(0)),
-            sleepers: Mutex::new(Vec::with_capacity(workers)),
-            parkers: (0..workers).map(|_| CachePadded::new(Parker::new())).collect(),
-            wakers: (0..workers).map(|_| OnceLock::new()).collect(),
+            sleepers: Mutex::new(Vec::with_capacity(slots)),
+            parkers: (0..slots).map(|_| CachePadded::new(Parker::new())).collect(),
+            wakers: (0..slots).map(|_| Mutex::new(None)).collect(),
             num_reserved_sleeping: CachePadded::new(AtomicUsize::new(0)),
             reserved_sleepers: Mutex::new(Vec::new()),
         }
     }
 
     fn workers(&self) -> usize {
-        self.parkers.len()
+        self.active
+    }
+
+    /// Workers registered as sleepers, reserved ones included (the stall
+    /// watcher's "is everybody asleep" check; `SeqCst`, see `stall.rs`).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn sleeping(&self) -> usize {
+        self.num_sleeping.load(Ordering::SeqCst) + self.num_reserved_sleeping.load(Ordering::SeqCst)
     }
 
     /// Wakes one sleeping worker if nobody is searching. Call after pushing
@@ -310,8 +331,13 @@ impl Idle {
     /// its parker (feature `io`). Call once, before the worker first
     /// registers as a sleeper.
     #[cfg_attr(not(feature = "io"), allow(dead_code))]
-    pub(crate) fn set_waker(&self, index: usize, waker: Waker) {
-        let _ = self.wakers[index].set(waker);
+    pub(crate) fn set_waker(&self, index: usize, waker: Option<Waker>) {
+        *self.wakers[index].lock() = waker;
+    }
+
+    /// Worker `index`'s waker, if set (cloned out of its lock).
+    fn waker(&self, index: usize) -> Option<Waker> {
+        self.wakers[index].lock().clone()
     }
 
     /// Wakes worker `index`'s own `block_on` waker (feature `io`): the
@@ -319,16 +345,16 @@ impl Idle {
     /// come back to run it. Leaves the sleepers list alone.
     #[cfg(feature = "io")]
     pub(crate) fn wake_worker(&self, index: usize) {
-        if let Some(waker) = self.wakers[index].get() {
-            waker.wake_by_ref();
+        if let Some(waker) = self.waker(index) {
+            waker.wake();
         }
     }
 
     /// Wakes worker `index` from its wait: its waker if it waits in the
     /// reactor's `block_on`, else its parker.
     fn unpark(&self, index: usize) {
-        match self.wakers[index].get() {
-            Some(waker) => waker.wake_by_ref(),
+        match self.waker(index) {
+            Some(waker) => waker.wake(),
             None => self.parkers[index].unpark(),
         }
     }
@@ -341,10 +367,10 @@ impl Idle {
     /// Wakes every worker (shutdown): both ways, since a worker may not have
     /// set its waker yet (it then sees `closed` in its first re-check).
     pub(crate) fn unpark_all(&self) {
-        for (parker, waker) in self.parkers.iter().zip(self.wakers.iter()) {
+        for (index, parker) in self.parkers.iter().enumerate() {
             parker.unpark();
-            if let Some(waker) = waker.get() {
-                waker.wake_by_ref();
+            if let Some(waker) = self.waker(index) {
+                waker.wake();
             }
         }
     }

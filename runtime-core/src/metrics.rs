@@ -106,15 +106,19 @@ struct Row([AtomicU64; COUNTERS]);
 pub(crate) struct Stats {
     /// The runtime's id, to recognise its own worker threads.
     runtime_id: usize,
+    /// The configured worker count (rows include spare slots for
+    /// replacements of stalled workers).
+    worker_threads: usize,
     workers: Box<[CachePadded<Row>]>,
     outside: CachePadded<Row>,
 }
 
 impl Stats {
-    pub(crate) fn new(runtime_id: usize, workers: usize) -> Self {
+    pub(crate) fn new(runtime_id: usize, worker_threads: usize, slots: usize) -> Self {
         Self {
             runtime_id,
-            workers: (0..workers).map(|_| CachePadded::new(Row::default())).collect(),
+            worker_threads,
+            workers: (0..slots).map(|_| CachePadded::new(Row::default())).collect(),
             outside: CachePadded::new(Row::default()),
         }
     }
@@ -158,7 +162,7 @@ impl Stats {
         let panicked = self.sum(Counter::Panicked);
         let cancelled = self.sum(Counter::Cancelled);
         Metrics {
-            worker_threads: self.workers.len(),
+            worker_threads: self.worker_threads,
             spawned,
             completed,
             panicked,

@@ -111,11 +111,29 @@ impl<Q: Queue> Runtime<Q> {
                 }
             }
         }
+        #[cfg(not(loom))]
+        if config.stall_threshold.is_some() {
+            let (watcher_shared, watcher_handle, prefix) =
+                (shared.clone(), handle.clone(), config.thread_name.clone());
+            // Not "{prefix}-…": that names the workers.
+            let name = format!("{}.watch", config.thread_name);
+            let spawned = thread::Builder::new()
+                .name(name.clone())
+                .spawn(move || crate::stall::run_watcher(watcher_shared, watcher_handle, prefix));
+            match spawned {
+                Ok(watcher) => *shared.watcher.lock() = Some(watcher),
+                Err(error) => {
+                    drop(Runtime { shared, handle, shut_down: false });
+                    return Err(BuildError::spawn(name, error));
+                }
+            }
+        }
         Ok(Runtime { shared, handle, shut_down: false })
     }
 
     /// Spawns a `Low`-priority task. Await the returned [`Task`] for its
     /// output; drop it to cancel the task, or `detach()` it.
+    #[track_caller]
     pub fn spawn<F>(&self, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,
@@ -125,6 +143,7 @@ impl<Q: Queue> Runtime<Q> {
     }
 
     /// Spawns a task with the given priority.
+    #[track_caller]
     pub fn spawn_with<F>(&self, priority: Priority, future: F) -> Task<F::Output>
     where
         F: Future + Send + 'static,

@@ -116,6 +116,7 @@ use crate::{
     panic_policy::{Action, PanicPolicy},
     queue::{Priority, Queue, Runnable},
     registry::Registry,
+    stall::Stall,
     sync::{AtomicBool, AtomicUsize, Backoff, Mutex, Ordering, fence, thread},
     task_id::TaskId,
     yield_queue::YieldQueue,
@@ -137,6 +138,8 @@ pub(crate) struct Books {
     pub(crate) registry: Registry,
     pub(crate) stats: Stats,
     pub(crate) panic_policy: PanicPolicy,
+    /// Wrap each task to publish where it was spawned (`stall.rs`).
+    pub(crate) track_locations: bool,
     /// Closes the runtime (for `PanicPolicy::ShutdownRuntime`); set once the
     /// runtime's shared state exists, holding it weakly.
     pub(crate) closer: OnceLock<Box<dyn Fn() + Send + Sync>>,
@@ -256,16 +259,24 @@ pub(crate) struct Shared<Q> {
     /// Workers `0..reserved` run only `High` tasks (see "Reserved workers").
     pub(crate) reserved: usize,
     pub(crate) hooks: Hooks,
+    /// The stall watcher's state (`stall.rs`); its thread, joined by
+    /// shutdown like the workers.
+    pub(crate) stall: std::sync::Arc<Stall>,
+    pub(crate) watcher: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 impl<Q: Queue> Shared<Q> {
     pub(crate) fn new(id: usize, config: &Config) -> Self {
         let workers = config.workers;
+        // Worker slots: the workers, and spares for replacements of stalled
+        // workers (`stall.rs`).
+        let slots = Stall::slots(workers, config.stall_threshold);
         Self {
             books: crate::sync::Arc::new(Books {
                 id,
-                registry: Registry::new(workers),
-                stats: Stats::new(id, workers),
+                registry: Registry::new(slots),
+                stats: Stats::new(id, workers, slots),
+                track_locations: config.track_spawn_locations && config.stall_threshold.is_some(),
                 panic_policy: config.panic_policy.clone(),
                 closer: OnceLock::new(),
                 blocking: Pool::new(
@@ -276,8 +287,8 @@ impl<Q: Queue> Shared<Q> {
                 ),
             }),
             shared_queues: [Q::new(), Q::new()],
-            locals: (0..workers).map(|_| CachePadded::new(Local::new())).collect(),
-            idle: Idle::new(workers),
+            locals: (0..slots).map(|_| CachePadded::new(Local::new())).collect(),
+            idle: Idle::with_slots(workers, slots),
             high_queued: CachePadded::new(AtomicUsize::new(0)),
             injected: CachePadded::new(AtomicUsize::new(0)),
             closed: AtomicBool::new(false),
@@ -286,6 +297,47 @@ impl<Q: Queue> Shared<Q> {
             threads: Mutex::new(Vec::with_capacity(workers)),
             reserved: config.reserved,
             hooks: config.hooks.clone(),
+            stall: std::sync::Arc::new(Stall::new(
+                workers,
+                slots,
+                config.stall_threshold,
+                config.on_stall.clone(),
+            )),
+            watcher: Mutex::new(None),
+        }
+    }
+
+    /// Moves everything queued on worker `slot` (LIFO slot, yield queue,
+    /// local queues) to the shared queues and notifies, as a push from
+    /// outside does: the handoff of a stalled worker's tasks (`stall.rs`),
+    /// and what a worker that steps aside leaves behind. Any thread.
+    pub(crate) fn hand_off(&self, slot: usize) {
+        let local = &self.locals[slot];
+        let mut moved = [0usize; 2];
+        let low = &self.shared_queues[Priority::Low.index()];
+        if let Some(r) = local.lifo.take() {
+            low.push(r);
+            moved[Priority::Low.index()] += 1;
+        }
+        loop {
+            let n = local.yields.take(32, |r| low.push(r));
+            if n == 0 {
+                break;
+            }
+            moved[Priority::Low.index()] += n;
+        }
+        for p in [Priority::High, Priority::Low] {
+            while let Some(r) = local.queues[p.index()].pop() {
+                self.shared_queues[p.index()].push(r);
+                moved[p.index()] += 1;
+            }
+        }
+        if moved != [0, 0] {
+            self.injected.fetch_add(moved[0] + moved[1], Ordering::Relaxed);
+            self.notify_after_push();
+            if moved[Priority::High.index()] > 0 && self.reserved > 0 {
+                self.idle.notify_reserved();
+            }
         }
     }
 
@@ -303,6 +355,7 @@ impl<Q: Queue> Shared<Q> {
     pub(crate) fn close(&self) -> bool {
         let first = !self.closed.swap(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
+        self.stall.notify();
         self.idle.unpark_all();
         first
     }
@@ -484,6 +537,12 @@ impl<Q: Queue> Shared<Q> {
             return;
         }
         if self.exit.wait(timeout) {
+            let watcher = self.watcher.lock().take();
+            // Not from the watcher itself (an `on_stall` callback that shuts
+            // the runtime down): it exits on its own, having seen `closed`.
+            if let Some(watcher) = watcher.filter(|w| w.thread().id() != thread::current().id()) {
+                let _ = watcher.join();
+            }
             let threads = std::mem::take(&mut *self.threads.lock());
             for thread in threads {
                 // A worker that died (a panicking backend) already closed the

@@ -212,6 +212,12 @@ impl Latch {
         last
     }
 
+    /// Increments the count (a replacement worker is about to start).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn count_up(&self) {
+        *self.count.lock() += 1;
+    }
+
     /// The count now: workers still running.
     pub(crate) fn count(&self) -> usize {
         *self.count.lock()

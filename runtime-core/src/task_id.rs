@@ -81,6 +81,11 @@ impl TaskId {
     pub fn as_u64(self) -> u64 {
         self.0.get()
     }
+
+    /// The id whose number is `raw`, if any (0 is none).
+    pub(crate) fn from_u64(raw: u64) -> Option<Self> {
+        NonZeroU64::new(raw).map(Self)
+    }
 }
 
 /// The first id of a fresh block. The global counter starts at 1 and only

@@ -106,6 +106,14 @@ struct Worker<Q> {
     /// Feature `io`: when the worker last came back from the reactor.
     #[cfg(all(feature = "io", not(loom)))]
     reactor_seen: std::time::Instant,
+    /// Feature `io`: `Idle` has this worker's `block_on` waker.
+    #[cfg(feature = "io")]
+    waker_set: bool,
+    /// Stalls are watched: publish each poll (`stall.rs`).
+    watched: bool,
+    /// A replacement took over while this worker was stalled: it leaves its
+    /// loop and exits (`stall.rs`, "Threads").
+    retired: bool,
 }
 
 /// The body of worker thread `index`.
@@ -115,6 +123,7 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
     // waits for a worker that is gone.
     let _exit = ExitGuard { shared: shared.clone(), handle: handle.clone() };
     let _worker = context::enter_worker(shared.books.id, index, handle);
+    let _watch = shared.books.track_locations.then(|| context::enter_watch(shared.stall.clone(), index));
     let mut worker = Worker::new(shared, index);
     worker.hook(|hooks| &hooks.thread_start);
     if worker.reserved {
@@ -164,6 +173,13 @@ impl<Q> Drop for Worker<Q> {
     /// unwinds mid-loop (a panicking backend); harmless after a normal exit
     /// (it leaves the loop counted as a searcher, and the runtime is closed).
     fn drop(&mut self) {
+        #[cfg(feature = "io")]
+        if self.waker_set {
+            self.shared.idle.set_waker(self.index, None);
+        }
+        if self.retired {
+            self.shared.stall.free_slot(self.index);
+        }
         if self.reserved {
             if self.registered {
                 self.shared.idle.unregister_reserved(self.index);
@@ -180,6 +196,7 @@ impl<Q: Queue> Worker<Q> {
         Worker {
             rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
             reserved: shared.is_reserved(index),
+            watched: shared.stall.threshold.is_some(),
             shared,
             index,
             tick: 0,
@@ -194,6 +211,9 @@ impl<Q: Queue> Worker<Q> {
             waiting: false,
             #[cfg(all(feature = "io", not(loom)))]
             reactor_seen: std::time::Instant::now(),
+            #[cfg(feature = "io")]
+            waker_set: false,
+            retired: false,
         }
     }
 
@@ -206,7 +226,7 @@ impl<Q: Queue> Worker<Q> {
 
     /// The loop of a reserved worker: `High` tasks only.
     fn run_reserved_loop(&mut self) {
-        while !self.shared.is_closed() {
+        while !self.shared.is_closed() && !self.retired {
             match self.take_high_anywhere() {
                 Some(runnable) => self.run_task(runnable, Priority::High),
                 None => self.park_reserved(),
@@ -241,11 +261,12 @@ impl<Q: Queue> Worker<Q> {
         }
         self.shared.idle.unregister_reserved(self.index);
         self.registered = false;
+        self.shared.stall.worker_woke();
     }
 
     #[cfg_attr(all(feature = "io", not(loom)), allow(dead_code))]
     fn run_loop(&mut self) {
-        while !self.shared.is_closed() {
+        while !self.shared.is_closed() && !self.retired {
             if let Some((runnable, priority)) = self.next_task() {
                 self.run_task(runnable, priority);
                 continue;
@@ -276,14 +297,17 @@ impl<Q: Queue> Worker<Q> {
             self.waiting = false;
             self.wake_up();
         } else {
-            // The first poll (a no-op later): from now on notifiers wake
-            // this worker through `block_on`'s waker.
-            self.shared.idle.set_waker(self.index, cx.waker().clone());
+            if !self.waker_set {
+                // The first poll: from now on notifiers wake this worker
+                // through `block_on`'s waker.
+                self.shared.idle.set_waker(self.index, Some(cx.waker().clone()));
+                self.waker_set = true;
+            }
             if dispatched && self.local_stealable() {
                 self.shared.idle.notify_one();
             }
         }
-        while !self.shared.is_closed() {
+        while !self.shared.is_closed() && !self.retired {
             if let Some((runnable, priority)) = self.next_task().or_else(|| self.search()) {
                 self.run_task(runnable, priority);
                 if self.tick.is_multiple_of(FAIRNESS_INTERVAL)
@@ -305,12 +329,22 @@ impl<Q: Queue> Worker<Q> {
         Poll::Ready(())
     }
 
+    /// A replacement runs in this worker's stead (it was stalled; see
+    /// "Threads" in `stall.rs`): hand what its last poll queued to the
+    /// others, and leave the loop. Its slot is freed when it drops.
+    fn retire(&mut self) {
+        self.retired = true;
+        self.shared.stall.live.fetch_sub(1, Ordering::SeqCst);
+        self.shared.hand_off(self.index);
+    }
+
     /// Back from a wait in the reactor's `block_on` (feature `io`): leave
     /// the sleepers list, as a worker with work in hand if the reactor
     /// dispatched some onto this worker's queues, else as a searcher.
     #[cfg(feature = "io")]
     fn wake_up(&mut self) {
         self.hook(|hooks| &hooks.thread_unpark);
+        self.shared.stall.worker_woke();
         if self.shared.locals[self.index].has_work() {
             self.registered = false;
             self.searching = false;
@@ -350,8 +384,16 @@ impl<Q: Queue> Worker<Q> {
         // The task wrapper counts panics and async-task hands them to the
         // awaiter; this catch only keeps the worker alive if something
         // outside the future's poll (a destructor) panics.
-        let _task = context::enter_task(runnable.metadata().id());
+        let id = runnable.metadata().id();
+        let _task = context::enter_task(id);
+        let watch = &self.shared.stall.watches[self.index];
+        if self.watched {
+            watch.begin(id);
+        }
         self.yielded = catch_unwind(AssertUnwindSafe(|| runnable.run())).unwrap_or(false);
+        if self.watched && watch.end() && watch.resume() {
+            self.retire();
+        }
         if self.yielded && priority == Priority::Low {
             // The task went to the yield queue without `notify_one`: if a
             // sibling sleeps while nobody searches and there is more here
@@ -579,6 +621,7 @@ impl<Q: Queue> Worker<Q> {
             self.hook(|hooks| &hooks.thread_unpark);
         }
         self.stop_sleeping();
+        self.shared.stall.worker_woke();
     }
 
     /// Leaves the sleepers list as a searcher (see `Idle::unregister`).

@@ -22,6 +22,7 @@ mod idle;
 mod lifo;
 mod reactor;
 mod registry;
+mod stall;
 mod yield_queue;
 
 /// Runs `f` under loom with a preemption bound of 3 unless

@@ -144,7 +144,7 @@ fn push_and_event_race_a_worker_waiting_in_the_reactor() {
             done: AtomicBool::new(false),
         });
         // Before worker 0 first registers, as `poll_loop` does.
-        m.idle.set_waker(0, Waker::from(reactor));
+        m.idle.set_waker(0, Some(Waker::from(reactor)));
         let workers: Vec<_> = (0..2)
             .map(|index| {
                 let m = m.clone();

@@ -1,0 +1,417 @@
+//! Stalls: a worker stuck inside one poll, found by a watcher thread, and
+//! the handoff that keeps the runtime's parallelism while it is stuck.
+//!
+//! A task that blocks inside its poll (a synchronous read, a long loop, a
+//! lock held across a slow call) holds its worker. Without help, the tasks
+//! queued behind it wait, and so does a child it spawned just before
+//! blocking (into the LIFO slot): its siblings steal only when their own
+//! queues are empty.
+//!
+//! # Detection
+//! Each worker slot has a [`Watch`]. Around every poll its worker writes the
+//! task's id and bumps `seq` (odd while a poll runs, even between polls):
+//! relaxed stores to its own cache line, no read-modify-write. The watcher
+//! thread (one per runtime, only with a `stall_threshold`) looks every
+//! quarter threshold: a slot whose odd `seq` it has seen unchanged for a
+//! whole threshold is *stalled*. It counts the stall (`Metrics::stalls`,
+//! once per stalled poll), and calls the user's `on_stall` with a
+//! [`StallInfo`]: the task's id and, with `track_spawn_locations`, where it
+//! was spawned (a store per poll: the task's wrapper publishes it).
+//!
+//! # Handoff
+//! **Queues.** From the moment it is stalled, and at each later look while
+//! it stays stalled, the watcher moves everything queued on that worker (its
+//! LIFO slot, its yield queue, its local queues) to the shared queues and
+//! notifies, as any push from outside does. Every worker looks at the shared
+//! queues at least every 61 tasks and right after a yield when something
+//! was pushed there (`worker.rs`), so the moved tasks run soon even if every
+//! other worker has work of its own; and a waiting `Low` task is visible to
+//! every worker's `High` streak check there, so the priority promise holds
+//! across workers. The moves are ordinary queue operations, safe against the
+//! stalled worker pushing at the same time (from inside its stuck poll).
+//!
+//! **Threads.** If every worker that runs `Low` tasks is stalled, the
+//! watcher starts a replacement worker thread in a spare slot (its own
+//! queues, idle-protocol place and metrics row), so that the runtime keeps
+//! its parallelism: at most one per stalled worker, and at most as many
+//! extra threads as there are workers. Who steps aside is decided by one
+//! atomic per slot, `state`:
+//! - the watcher moves it `RUNNING -> STALLED` when it reports the stall,
+//!   and `STALLED -> REPLACED` (a CAS) right before it starts a replacement;
+//! - the stalled worker, when its poll returns and it sees a state other
+//!   than `RUNNING`, swaps it back to `RUNNING`. If it took `REPLACED`, a
+//!   replacement runs in its stead: it moves what its last poll queued to
+//!   the shared queues and exits, freeing its slot for a later
+//!   replacement. If it took `STALLED`, it simply carries on.
+//!
+//! Either the watcher's CAS sees `STALLED` and the worker later takes
+//! `REPLACED` (one replacement, one exit), or the worker's swap came first
+//! and the CAS fails (no replacement): never both, never neither
+//! (`loom_tests/stall.rs`). The exit latch counts a replacement up before it
+//! starts, so shutdown waits for it as for any worker.
+//!
+//! # Sleeping
+//! The watcher sleeps while every worker sleeps (an idle runtime uses no
+//! CPU): it sets `asleep`, then re-checks that every live worker is
+//! registered as a sleeper (a `SeqCst` Dekker pair with a worker that wakes:
+//! the idle protocol takes it off the sleepers list, then it reads `asleep`
+//! and wakes the watcher). Shutdown wakes it too, and it exits.
+
+use std::{fmt, panic::Location, sync::Arc, time::Duration};
+
+use crossbeam_utils::CachePadded;
+
+use crate::{
+    sync::{AtomicBool, AtomicPtr, AtomicU64, AtomicUsize, Ordering},
+    task_id::TaskId,
+};
+
+/// The user's stall callback.
+pub(crate) type StallCallback = Arc<dyn Fn(&StallInfo) + Send + Sync>;
+
+/// What [`Builder::on_stall`](crate::Builder::on_stall) is told about a
+/// stalled poll.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct StallInfo {
+    /// The stalled worker's index (a replacement worker has an index at or
+    /// above the worker count).
+    pub worker: usize,
+    /// The task inside the stalled poll.
+    pub task: Option<TaskId>,
+    /// Where that task was spawned, with
+    /// [`Builder::track_spawn_locations`](crate::Builder::track_spawn_locations).
+    pub spawned_at: Option<&'static Location<'static>>,
+    /// How long the poll had been running when the watcher noticed (at least
+    /// the threshold).
+    pub stalled_for: Duration,
+}
+
+/// `Watch::state`: the worker runs normally.
+pub(crate) const RUNNING: usize = 0;
+/// `Watch::state`: the watcher reported the worker's current poll stalled.
+pub(crate) const STALLED: usize = 1;
+/// `Watch::state`: a replacement thread runs in the stalled worker's stead.
+pub(crate) const REPLACED: usize = 2;
+
+/// One worker slot's poll counter, as the watcher sees it.
+#[derive(Debug)]
+pub(crate) struct Watch {
+    /// Twice the polls begun, plus one while a poll runs. Written only by
+    /// the slot's worker; `Release`, so that the watcher that sees an odd
+    /// value also sees `task` and `location` of that poll.
+    seq: AtomicU64,
+    /// The raw id of the task in the current poll (0: none yet).
+    task: AtomicU64,
+    /// Where that task was spawned, if tracked (null otherwise).
+    location: AtomicPtr<Location<'static>>,
+    /// `RUNNING`, `STALLED` or `REPLACED`: see "Threads" above.
+    pub(crate) state: AtomicUsize,
+}
+
+impl Watch {
+    pub(crate) fn new() -> Self {
+        Self {
+            seq: AtomicU64::new(0),
+            task: AtomicU64::new(0),
+            location: AtomicPtr::new(std::ptr::null_mut()),
+            state: AtomicUsize::new(RUNNING),
+        }
+    }
+
+    /// The worker starts polling task `id`.
+    #[inline]
+    pub(crate) fn begin(&self, id: TaskId) {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.task.store(id.as_u64(), Ordering::Relaxed);
+        self.seq.store(seq | 1, Ordering::Release);
+    }
+
+    /// The poll returned. Returns `true` if the watcher marked it stalled
+    /// meanwhile (the worker must then call [`Watch::resume`]).
+    #[inline]
+    pub(crate) fn end(&self) -> bool {
+        let seq = self.seq.load(Ordering::Relaxed);
+        self.seq.store(seq.wrapping_add(1), Ordering::Release);
+        self.state.load(Ordering::Relaxed) != RUNNING
+    }
+
+    /// After a stalled poll: back to `RUNNING`. Returns `true` if a
+    /// replacement took over (the caller steps aside).
+    pub(crate) fn resume(&self) -> bool {
+        self.state.swap(RUNNING, Ordering::AcqRel) == REPLACED
+    }
+
+    /// The task's wrapper publishes where the task was spawned.
+    pub(crate) fn set_location(&self, location: &'static Location<'static>) {
+        self.location.store(std::ptr::from_ref(location).cast_mut(), Ordering::Relaxed);
+    }
+
+    /// The running poll: `(seq, task id, spawn location)`.
+    fn snapshot(&self) -> (u64, Option<TaskId>, Option<&'static Location<'static>>) {
+        let seq = self.seq.load(Ordering::Acquire);
+        let task = TaskId::from_u64(self.task.load(Ordering::Relaxed));
+        let location = self.location.load(Ordering::Relaxed);
+        // SAFETY: the pointer is null or was made from a
+        // `&'static Location<'static>` in `set_location`.
+        (seq, task, unsafe { location.as_ref() })
+    }
+}
+
+/// The stall watcher's settings and shared state.
+pub(crate) struct Stall {
+    pub(crate) threshold: Option<Duration>,
+    on_stall: Option<StallCallback>,
+    /// One per slot: the workers, then the spares for replacements.
+    pub(crate) watches: Box<[CachePadded<Watch>]>,
+    /// Which slots have a worker thread (the first `workers` at start).
+    used: Box<[AtomicBool]>,
+    /// Worker threads alive (starts at the worker count).
+    pub(crate) live: AtomicUsize,
+    /// Set while the watcher sleeps because every worker does.
+    asleep: AtomicBool,
+    /// Guards the watcher's sleep.
+    sleep: parking_lot::Mutex<()>,
+    wake: parking_lot::Condvar,
+}
+
+impl fmt::Debug for Stall {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Stall")
+            .field("threshold", &self.threshold)
+            .field("live", &self.live.load(Ordering::Relaxed))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Stall {
+    pub(crate) fn new(
+        workers: usize,
+        slots: usize,
+        threshold: Option<Duration>,
+        on_stall: Option<StallCallback>,
+    ) -> Self {
+        Self {
+            threshold,
+            on_stall,
+            watches: (0..slots).map(|_| CachePadded::new(Watch::new())).collect(),
+            used: (0..slots).map(|slot| AtomicBool::new(slot < workers)).collect(),
+            live: AtomicUsize::new(workers),
+            asleep: AtomicBool::new(false),
+            sleep: parking_lot::Mutex::new(()),
+            wake: parking_lot::Condvar::new(),
+        }
+    }
+
+    /// Slots in total: workers, plus as many spares when stalls are
+    /// watched (replacements are capped at one per worker).
+    pub(crate) fn slots(workers: usize, threshold: Option<Duration>) -> usize {
+        if threshold.is_some() { 2 * workers } else { workers }
+    }
+
+    /// A worker woke up: wakes the watcher if it sleeps. Call after the
+    /// worker left the sleepers list (the other half of the Dekker pair in
+    /// "Sleeping").
+    #[inline]
+    pub(crate) fn worker_woke(&self) {
+        if self.asleep.load(Ordering::SeqCst) {
+            self.notify();
+        }
+    }
+
+    /// Wakes the watcher (a worker woke, or shutdown).
+    pub(crate) fn notify(&self) {
+        let _guard = self.sleep.lock();
+        self.asleep.store(false, Ordering::SeqCst);
+        self.wake.notify_all();
+    }
+
+    /// Takes a free spare slot for a replacement.
+    fn claim_slot(&self) -> Option<usize> {
+        self.used
+            .iter()
+            .position(|used| used.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok())
+    }
+
+    /// A worker that stepped aside (or a replacement that failed to start)
+    /// gives its slot back.
+    pub(crate) fn free_slot(&self, slot: usize) {
+        self.used[slot].store(false, Ordering::Release);
+    }
+
+    fn report(&self, info: &StallInfo) -> bool {
+        match &self.on_stall {
+            None => true,
+            Some(callback) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(info)))
+            {
+                Ok(()) => true,
+                Err(payload) => {
+                    crate::panic_policy::drop_payload(payload);
+                    false
+                }
+            },
+        }
+    }
+}
+
+#[cfg(not(loom))]
+pub(crate) use watcher::run as run_watcher;
+
+#[cfg(not(loom))]
+mod watcher {
+    use std::{sync::atomic::Ordering, time::Instant};
+
+    use super::{REPLACED, RUNNING, STALLED, StallInfo};
+    use crate::{
+        handle::Handle,
+        metrics::Counter,
+        queue::Queue,
+        scheduler::Shared,
+        sync::{Arc, thread},
+    };
+
+    /// What the watcher remembers of one slot's running poll.
+    #[derive(Clone, Copy)]
+    struct Seen {
+        seq: u64,
+        since: Instant,
+        stalled: bool,
+    }
+
+    /// The watcher thread's body.
+    pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, handle: Handle, thread_name: String) {
+        let stall = &shared.stall;
+        let Some(threshold) = stall.threshold else { return };
+        let interval = (threshold / 4).max(std::time::Duration::from_micros(250));
+        let slots = stall.watches.len();
+        let mut seen: Vec<Option<Seen>> = vec![None; slots];
+        while !shared.is_closed() {
+            {
+                let mut guard = stall.sleep.lock();
+                if shared.is_closed() {
+                    break;
+                }
+                stall.asleep.store(true, Ordering::SeqCst);
+                if shared.idle.sleeping() >= stall.live.load(Ordering::SeqCst) && !shared.is_closed() {
+                    // Every worker sleeps: so does the watcher, until one
+                    // wakes (`worker_woke`) or shutdown.
+                    while stall.asleep.load(Ordering::SeqCst) {
+                        stall.wake.wait(&mut guard);
+                    }
+                    seen.iter_mut().for_each(|s| *s = None);
+                    continue;
+                }
+                stall.asleep.store(false, Ordering::SeqCst);
+                stall.wake.wait_for(&mut guard, interval);
+            }
+            let now = Instant::now();
+            let mut stalled_low = 0;
+            for (slot, (watch, seen)) in stall.watches.iter().zip(seen.iter_mut()).enumerate() {
+                let (seq, task, spawned_at) = watch.snapshot();
+                if seq & 1 == 0 {
+                    *seen = None;
+                    continue;
+                }
+                let entry = match *seen {
+                    Some(entry) if entry.seq == seq => entry,
+                    _ => {
+                        *seen = Some(Seen { seq, since: now, stalled: false });
+                        continue;
+                    }
+                };
+                let stalled_for = now - entry.since;
+                if !entry.stalled && stalled_for >= threshold {
+                    *seen = Some(Seen { stalled: true, ..entry });
+                    let _ =
+                        watch.state.compare_exchange(RUNNING, STALLED, Ordering::AcqRel, Ordering::Relaxed);
+                    shared.books.stats.add(Counter::Stalls, 1);
+                    let info = StallInfo { worker: slot, task, spawned_at, stalled_for };
+                    if !stall.report(&info) {
+                        shared.books.stats.add(Counter::HookPanics, 1);
+                    }
+                }
+                if seen.is_some_and(|s| s.stalled) {
+                    shared.hand_off(slot);
+                    if !shared.is_reserved(slot) {
+                        stalled_low += 1;
+                    }
+                }
+            }
+            // Every worker that runs `Low` tasks is stalled: start a
+            // replacement for one of them (one per look).
+            let low_workers = stall.live.load(Ordering::SeqCst).saturating_sub(shared.reserved);
+            if stalled_low > 0 && stalled_low >= low_workers && !shared.is_closed() {
+                let candidate = (0..slots).find(|&slot| {
+                    seen[slot].is_some_and(|s| s.stalled)
+                        && !shared.is_reserved(slot)
+                        && stall.watches[slot].state.load(Ordering::Relaxed) == STALLED
+                });
+                if let Some(stalled) = candidate {
+                    replace(&shared, &handle, stalled, &thread_name);
+                }
+            }
+        }
+    }
+
+    /// Starts a replacement for the stalled worker in slot `stalled`, if a
+    /// spare slot is free and the worker is still stalled (see "Threads").
+    fn replace<Q: Queue>(shared: &Arc<Shared<Q>>, handle: &Handle, stalled: usize, thread_name: &str) {
+        let stall = &shared.stall;
+        let Some(slot) = stall.claim_slot() else { return };
+        // Under the threads lock, so that shutdown (which takes the threads
+        // after the exit latch reached zero) joins it too, or sees it closed.
+        let mut threads = shared.threads.lock();
+        if shared.is_closed()
+            || stall.watches[stalled]
+                .state
+                .compare_exchange(STALLED, REPLACED, Ordering::AcqRel, Ordering::Relaxed)
+                .is_err()
+        {
+            stall.free_slot(slot);
+            return;
+        }
+        stall.live.fetch_add(1, Ordering::SeqCst);
+        shared.exit.count_up();
+        let (worker_shared, worker_handle) = (shared.clone(), handle.clone());
+        let spawned = thread::Builder::new()
+            .name(format!("{thread_name}-{slot}"))
+            .spawn(move || crate::worker::run(worker_shared, slot, worker_handle));
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(_) => {
+                // No thread: the stalled worker carries on when it returns.
+                stall.watches[stalled].state.store(STALLED, Ordering::Release);
+                stall.live.fetch_sub(1, Ordering::SeqCst);
+                drop(threads);
+                shared.exit.count_down();
+                stall.free_slot(slot);
+            }
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A task's future that publishes where it was spawned while it is
+    /// polled (with `track_spawn_locations`): one relaxed store per poll.
+    pub(crate) struct Located<F> {
+        #[pin]
+        future: F,
+        location: &'static Location<'static>,
+    }
+}
+
+impl<F> Located<F> {
+    pub(crate) fn new(future: F, location: &'static Location<'static>) -> Self {
+        Self { future, location }
+    }
+}
+
+impl<F: std::future::Future> std::future::Future for Located<F> {
+    type Output = F::Output;
+
+    fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
+        let this = self.project();
+        crate::context::publish_spawn_location(this.location);
+        this.future.poll(cx)
+    }
+}
