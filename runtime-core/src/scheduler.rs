@@ -10,8 +10,9 @@
 //!   worker goes into the LIFO slot, so that a task that wakes another (a
 //!   channel send, a spawn) has it run next, with its data still in cache. The
 //!   task the slot held moves to the back of the local `Low` queue. A task that
-//!   woke *itself* (it yielded) goes to the back of its local queue instead,
-//!   so that yielding lets others run. `High` tasks skip the slot.
+//!   woke *itself* (it yielded) goes to the back of its yield queue instead
+//!   (see below), so that yielding lets others run. `High` tasks skip the
+//!   slot.
 //! - A `Runnable` carries no priority: the queue it sits in tells, and the
 //!   LIFO slot holds `Low` tasks only.
 //! - *Reserved workers* (`Builder::high_priority_workers`, workers `0..n`)
@@ -20,9 +21,16 @@
 //!   that a task on a reserved worker spawns or wakes goes to the shared
 //!   `Low` queue, where the other workers look. They park and are woken
 //!   apart from the others (see "Reserved workers" in `idle.rs`).
-//! - Any thread may pop from any queue: siblings steal from local queues and
-//!   from LIFO slots, so no task is stranded behind a worker that is stuck in
-//!   a long poll (the LIFO slot of tokio was unstealable, tokio#4941).
+//! - Any thread may pop from any queue: siblings steal from local queues,
+//!   yield queues and LIFO slots when they run dry (the LIFO slot of tokio
+//!   was unstealable, tokio#4941). Siblings that are busy do not steal, so
+//!   a worker stuck in a long poll is handed off by the stall watcher
+//!   (`stall.rs`): once its poll passes `stall_threshold`, everything queued
+//!   on it moves to the shared queues, where busy workers look too, and if
+//!   every worker is stuck a replacement thread starts. No task is stranded
+//!   behind a stuck worker for much longer than the threshold.
+//! - A task that woke itself while running (it yielded) goes to its worker's
+//!   yield queue (`yield_queue.rs`), not the backend: one producer, cheap.
 //!
 //! # Who notifies
 //!
