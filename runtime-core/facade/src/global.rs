@@ -123,6 +123,28 @@ where
     }
 }
 
+/// Runs the blocking closure `f` on a blocking thread of the current
+/// runtime, or of the global one outside a runtime (see
+/// `runtime_core::spawn_blocking`): for synchronous work that would
+/// otherwise stall a worker.
+///
+/// ```
+/// let task = pluggable_runtime::spawn_blocking(|| std::fs::read_to_string("Cargo.toml").is_ok());
+/// assert!(pluggable_runtime::block_on(task));
+/// ```
+#[track_caller]
+pub fn spawn_blocking<F, T>(f: F) -> Task<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+    EnabledBackends<F>: HasDefaultQueue,
+{
+    match Handle::try_current() {
+        Some(current) => current.spawn_blocking(f),
+        None => global::<DefaultQueueFor<F>>().spawn_blocking(f),
+    }
+}
+
 /// Drives `future` to completion on the calling thread, with the global
 /// runtime as the current one: [`spawn`] inside it, and in the tasks it
 /// spawns, uses the global runtime.
