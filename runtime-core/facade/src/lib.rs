@@ -108,9 +108,9 @@ pub mod __private;
 
 pub use global::{block_on, shutdown, shutdown_timeout, spawn, spawn_blocking, spawn_with};
 pub use runtime_core::{
-    BuildError, FallibleTask, HIGH_PRIORITY_WORKERS_ENV, Handle, MAX_BLOCKING_THREADS_ENV, MAX_WORKER_THREADS,
-    Metrics, PanicCallback, PanicPolicy, Priority, Queue, Runnable, StallInfo, Task, TaskGroup, TaskId, TaskMetadata,
-    WORKER_THREADS_ENV, task_id, yield_now,
+    BuildError, FallibleTask, HIGH_PRIORITY_WORKERS_ENV, Handle, MAX_BLOCKING_THREADS_ENV,
+    MAX_WORKER_THREADS, Metrics, PanicCallback, PanicPolicy, Priority, Queue, Runnable, StallInfo, Task,
+    TaskGroup, TaskId, TaskMetadata, WORKER_THREADS_ENV, task_id, yield_now,
 };
 pub use select::{DefaultQueue, EnabledBackends, HasDefaultQueue};
 
