@@ -71,12 +71,27 @@ pub enum Scene {
     /// The awaiter of the panicked task sees the panic, the worker survives,
     /// and more tasks run after it.
     Panic,
+    /// A task that blocks in its poll stalls nothing; `spawn_blocking` does it right.
+    ///
+    /// A task sleeps 300 ms inside its poll while 100 small tasks spawned
+    /// around it still run at once (the worst wait is printed): the stall
+    /// watcher reports it (`on_stall`: task id, spawn location, how long)
+    /// and counts it (`Metrics::stalls`). Then the same sleep through
+    /// `spawn_blocking`, on the blocking pool: no stall.
+    Blocking,
 }
 
 impl Scene {
     /// The scenes the tour runs, in order.
-    pub const TOUR: [Scene; 6] =
-        [Scene::Tutorial, Scene::Priorities, Scene::Stealing, Scene::Background, Scene::Echo, Scene::Panic];
+    pub const TOUR: [Scene; 7] = [
+        Scene::Tutorial,
+        Scene::Priorities,
+        Scene::Stealing,
+        Scene::Background,
+        Scene::Echo,
+        Scene::Panic,
+        Scene::Blocking,
+    ];
 
     /// The subcommand's name.
     pub fn name(self) -> &'static str {
@@ -88,6 +103,7 @@ impl Scene {
             Scene::Background => "background",
             Scene::Echo => "echo",
             Scene::Panic => "panic",
+            Scene::Blocking => "blocking",
         }
     }
 
@@ -101,6 +117,7 @@ impl Scene {
             Scene::Background => "a timer task ticks while foreground work runs",
             Scene::Echo => "a TCP echo server and its clients on one runtime",
             Scene::Panic => "a task panics; the runtime carries on",
+            Scene::Blocking => "a task that blocks stalls nothing; spawn_blocking does it right",
         }
     }
 }
@@ -146,6 +163,6 @@ mod tests {
         for scene in Scene::TOUR {
             assert_ne!(scene, Scene::Tour);
         }
-        assert_eq!(Scene::TOUR.len(), 6);
+        assert_eq!(Scene::TOUR.len(), 7);
     }
 }

@@ -1,7 +1,7 @@
 //! The flags every scene shares, and the runtimes built from them.
 
 use anyhow::Context as _;
-use runtime_core::{Queue, Runtime};
+use runtime_core::{Builder, Queue, Runtime};
 
 /// The worker threads' name prefix: worker `i` is `"worker-{i}"`.
 const THREAD_NAME: &str = "worker";
@@ -26,13 +26,28 @@ impl Settings {
     pub fn runtime_with<Q: Queue>(&self, workers: usize) -> anyhow::Result<Runtime<Q>> {
         build(Some(workers))
     }
+
+    /// The builder behind [`runtime`](Self::runtime), for a scene that sets
+    /// more (finish with [`finish`]).
+    pub fn builder<Q: Queue>(&self) -> Builder<Q> {
+        builder(self.workers)
+    }
+}
+
+fn builder<Q: Queue>(workers: Option<usize>) -> Builder<Q> {
+    let builder = Runtime::<Q>::builder().thread_name(THREAD_NAME);
+    match workers {
+        Some(n) => builder.worker_threads(n),
+        None => builder,
+    }
 }
 
 fn build<Q: Queue>(workers: Option<usize>) -> anyhow::Result<Runtime<Q>> {
-    let mut builder = Runtime::<Q>::builder().thread_name(THREAD_NAME);
-    if let Some(n) = workers {
-        builder = builder.worker_threads(n);
-    }
+    finish(builder(workers))
+}
+
+/// Builds the runtime, with the error every scene reports.
+pub fn finish<Q: Queue>(builder: Builder<Q>) -> anyhow::Result<Runtime<Q>> {
     builder.build().context("could not build the runtime")
 }
 

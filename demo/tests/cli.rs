@@ -9,7 +9,7 @@ use common::{default_backend, demo};
 #[test]
 fn help_documents_every_scene_flag_and_feature() {
     let run = demo(&["--help"]).success();
-    let scenes = ["tour", "tutorial", "priorities", "stealing", "background", "echo", "panic"];
+    let scenes = ["tour", "tutorial", "priorities", "stealing", "background", "echo", "panic", "blocking"];
     let flags = ["--queue <NAME>", "--workers <N>", "--verbose", "RUNTIME_WORKER_THREADS"];
     let features = ["flume", "crossbeam", "mutex", "all-queues", "This build has"];
     run.stdout_has(&scenes).stdout_has(&flags).stdout_has(&features);

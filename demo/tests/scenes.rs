@@ -99,9 +99,37 @@ fn panic(backend: &str) {
     assert!(run.stderr.is_empty(), "the quiet hook keeps stderr clean:\n{run}");
 }
 
+fn blocking(backend: &str) {
+    let run = scene(backend, "blocking", &[]).stdout_has(&[
+        "== blocking",
+        "a task blocked its worker for 300ms (std::thread::sleep inside its poll)",
+        "100 small tasks spawned around it: ",
+        " ran while it blocked, worst wait ",
+        "on_stall: task ",
+        " spawned at demo/src/scenes/blocking.rs:",
+        "spawn_blocking, the same 300ms sleep on a pool thread: ",
+        "metrics: spawned 202, completed 202, panicked 0, cancelled 0",
+    ]);
+    // The blocking task was stalled, counted and reported; spawn_blocking
+    // adds no stall. (A loaded machine may preempt a worker mid-poll for
+    // longer than the threshold: that counts as a stall too.)
+    let stalls: u64 =
+        run.line("Metrics::stalls: ").strip_prefix("Metrics::stalls: ").unwrap().parse().unwrap();
+    assert!(stalls >= 1, "{run}");
+    assert!(run.stdout.contains(&format!("; Metrics::stalls still {stalls}\n")), "{run}");
+}
+
 fn tour(backend: &str) {
     let run = demo(&["--queue", backend]).success();
-    let headings = ["== tutorial", "== priorities", "== stealing", "== background", "== echo", "== panic"];
+    let headings = [
+        "== tutorial",
+        "== priorities",
+        "== stealing",
+        "== background",
+        "== echo",
+        "== panic",
+        "== blocking",
+    ];
     let run =
         run.stdout_has(&[&format!("queue backend: {backend}"), "worker threads: "]).stdout_has(&headings);
     assert_eq!(run.count("   metrics: "), headings.len(), "{run}");
@@ -138,6 +166,10 @@ macro_rules! scene_tests {
             #[test]
             fn panic() {
                 super::panic($feature);
+            }
+            #[test]
+            fn blocking() {
+                super::blocking($feature);
             }
             #[test]
             fn tour() {

@@ -1,6 +1,7 @@
 //! The scenes, each generic over the queue backend `Q`, one module each.
 
 mod background;
+mod blocking;
 mod echo;
 mod panic;
 mod priorities;
@@ -40,6 +41,7 @@ fn run_one<Q: Queue>(scene: Scene, settings: &Settings) -> anyhow::Result<()> {
         Scene::Background => background::run::<Q>(settings)?,
         Scene::Echo => echo::run::<Q>(settings)?,
         Scene::Panic => panic::run::<Q>(settings)?,
+        Scene::Blocking => blocking::run::<Q>(settings)?,
     };
     report::summary(&metrics);
     Ok(())
