@@ -279,7 +279,8 @@ impl<Q: Queue> Builder<Q> {
     /// Calls `f` (on the runtime's watcher thread, inside `catch_unwind`)
     /// once for each stalled poll, with the stalled task's id and, with
     /// [`track_spawn_locations`](Self::track_spawn_locations), where it was
-    /// spawned. Keep it short: it delays the next check.
+    /// spawned. It runs after that stall's handoff (and replacement, if
+    /// any); keep it short all the same: it delays the watcher's next look.
     pub fn on_stall(mut self, f: impl Fn(&crate::StallInfo) + Send + Sync + 'static) -> Self {
         self.on_stall = Some(Arc::new(f));
         self

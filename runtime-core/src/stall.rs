@@ -306,6 +306,7 @@ mod watcher {
             }
             let now = Instant::now();
             let mut stalled_low = 0;
+            let mut reports = Vec::new();
             for (slot, (watch, seen)) in stall.watches.iter().zip(seen.iter_mut()).enumerate() {
                 let (seq, task, spawned_at) = watch.snapshot();
                 if seq & 1 == 0 {
@@ -325,10 +326,7 @@ mod watcher {
                     let _ =
                         watch.state.compare_exchange(RUNNING, STALLED, Ordering::AcqRel, Ordering::Relaxed);
                     shared.books.stats.add(Counter::Stalls, 1);
-                    let info = StallInfo { worker: slot, task, spawned_at, stalled_for };
-                    if !stall.report(&info) {
-                        shared.books.stats.add(Counter::HookPanics, 1);
-                    }
+                    reports.push(StallInfo { worker: slot, task, spawned_at, stalled_for });
                 }
                 if seen.is_some_and(|s| s.stalled) {
                     shared.hand_off(slot);
@@ -348,6 +346,13 @@ mod watcher {
                 });
                 if let Some(stalled) = candidate {
                     replace(&shared, &handle, stalled, &thread_name);
+                }
+            }
+            // The user's callback last: however long it takes, the handoff
+            // and the replacement above have happened.
+            for info in &reports {
+                if !stall.report(info) {
+                    shared.books.stats.add(Counter::HookPanics, 1);
                 }
             }
         }
