@@ -506,9 +506,11 @@ impl<Q: Queue> Worker<Q> {
     }
 
     /// How many tasks of a shared queue this worker should take in one go:
-    /// an equal split among the workers, at most [`MAX_BATCH`].
+    /// an equal split among the live workers (not the spare slots kept for
+    /// replacements of stalled workers), at most [`MAX_BATCH`].
     fn fair_share(&self, shared_queue: &Q) -> usize {
-        (shared_queue.len() / self.shared.locals.len()).min(MAX_BATCH)
+        let workers = self.shared.stall.live.load(Ordering::Relaxed).max(1);
+        (shared_queue.len() / workers).min(MAX_BATCH)
     }
 
     fn next_random(&mut self) -> u32 {
