@@ -296,6 +296,19 @@ impl<Q: Queue> Worker<Q> {
         if self.waiting {
             self.waiting = false;
             self.wake_up();
+            if !dispatched {
+                // Woken by a notifier, not by events of our own: most often
+                // a wake that async-io's own thread dispatched. Let
+                // `block_on` poll the reactor once, at once: that thread
+                // retakes the reactor 50 us after each event unless
+                // someone else polled it meanwhile, and a worker that only
+                // came back to park after that would lose it to that thread
+                // for good (every later event would then reach the runtime
+                // from outside).
+                cx.waker().wake_by_ref();
+                context::enter_reactor();
+                return Poll::Pending;
+            }
         } else {
             if !self.waker_set {
                 // The first poll: from now on notifiers wake this worker
