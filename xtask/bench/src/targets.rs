@@ -52,6 +52,10 @@ pub fn check(results: &Results) -> Vec<Check> {
     let w = TARGET_WORKERS;
     let backends: Vec<&str> = BACKENDS.iter().copied().filter(|b| results.contenders.contains(b)).collect();
     let ratio = |workload, contender| results.cell(workload, w, contender).and_then(|c| c.ratio);
+    // The backend with the lowest ratio on `workload`, if any was measured.
+    let best_of = |workload| {
+        backends.iter().filter_map(|b| ratio(workload, b).map(|r| (r, *b))).min_by(|a, b| a.0.total_cmp(&b.0))
+    };
     let median =
         |workload, contender| results.cell(workload, w, contender).and_then(|c| c.summary).map(|s| s.median);
     let mut checks = Vec::new();
@@ -88,10 +92,7 @@ pub fn check(results: &Results) -> Vec<Check> {
     // 2. The best backend is well ahead of tokio where a simple design should be.
     for (workload, limit) in BEST {
         let target = format!("best backend ≤ {limit}x tokio on {}", workload.name());
-        let best = backends
-            .iter()
-            .filter_map(|b| ratio(workload, b).map(|r| (r, *b)))
-            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let best = best_of(workload);
         checks.push(match best {
             None => not_measured(target),
             Some((r, backend)) => Check {
@@ -114,10 +115,7 @@ pub fn check(results: &Results) -> Vec<Check> {
             results.cell(workload, w, contender).and_then(|c| c.latency.as_ref()).and_then(|l| l.p99_ratio)
         };
         let target = format!("best backend ≤ {IO_BEST}x tokio on {name}, its p99 ≤ {IO_BEST_P99}x tokio's");
-        let best = backends
-            .iter()
-            .filter_map(|b| ratio(workload, b).map(|r| (r, *b)))
-            .min_by(|a, b| a.0.total_cmp(&b.0));
+        let best = best_of(workload);
         checks.push(match best {
             None => not_measured(target),
             Some((r, backend)) => {

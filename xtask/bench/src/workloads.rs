@@ -378,32 +378,26 @@ fn remote_busy<R: Runner>(rt: &R, sizes: &Sizes, iters: u32, workers: usize) -> 
 }
 
 fn yield_many<R: Runner>(rt: &R, tasks: usize, yields: usize) {
-    let spawner = rt.spawner();
-    let handles: Vec<_> = (0..tasks)
-        .map(|_| {
-            spawner.spawn(async move {
-                for _ in 0..yields {
-                    R::Spawner::yield_now().await;
-                }
-            })
-        })
-        .collect();
-    rt.block_on(async {
-        for handle in handles {
-            handle.await;
-        }
-    });
+    yield_with(rt, tasks, yields, R::Spawner::yield_now);
 }
 
 /// `yield_many` with the yield that runtime-agnostic code uses: wake itself
 /// by reference, return `Pending` once.
 fn yield_many_agnostic<R: Runner>(rt: &R, tasks: usize, yields: usize) {
+    yield_with(rt, tasks, yields, futures_lite::future::yield_now);
+}
+
+/// `tasks` tasks, each awaiting `yield_now()` `yields` times.
+fn yield_with<R: Runner, Y>(rt: &R, tasks: usize, yields: usize, yield_now: fn() -> Y)
+where
+    Y: Future<Output = ()> + Send + 'static,
+{
     let spawner = rt.spawner();
     let handles: Vec<_> = (0..tasks)
         .map(|_| {
             spawner.spawn(async move {
                 for _ in 0..yields {
-                    futures_lite::future::yield_now().await;
+                    yield_now().await;
                 }
             })
         })
