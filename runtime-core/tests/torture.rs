@@ -53,8 +53,15 @@ common::per_backend!(
 fn runtime<Q: Queue>(workers: usize) -> (Runtime<Q>, String) {
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     let prefix = format!("tt{}", NEXT.fetch_add(1, Ordering::Relaxed));
-    let rt =
-        Runtime::<Q>::builder().worker_threads(workers).thread_name(prefix.clone()).build().expect("build");
+    // No stall replacements: these tests count the worker threads by name,
+    // and a poll that prints a panic's backtrace on a loaded machine can
+    // pass the default 10 ms threshold (tests/stall.rs tests replacements).
+    let rt = Runtime::<Q>::builder()
+        .worker_threads(workers)
+        .thread_name(prefix.clone())
+        .stall_threshold(None)
+        .build()
+        .expect("build");
     (rt, prefix)
 }
 
