@@ -50,6 +50,10 @@
 //! (`loom_tests/stall.rs`). The exit latch counts a replacement up before it
 //! starts, so shutdown waits for it as for any worker.
 //!
+//! The watcher calls the backend (the handoff's pops and pushes) inside
+//! `catch_unwind`: a backend that panics there closes the runtime, exactly
+//! as when it panics on a worker (`worker.rs`), and the watcher exits.
+//!
 //! # Sleeping
 //! The watcher sleeps while every worker sleeps (an idle runtime uses no
 //! CPU): it sets `asleep`, then re-checks that every live worker is
@@ -329,7 +333,17 @@ mod watcher {
                     reports.push(StallInfo { worker: slot, task, spawned_at, stalled_for });
                 }
                 if seen.is_some_and(|s| s.stalled) {
-                    shared.hand_off(slot);
+                    // The handoff calls the backend; one that panics (a
+                    // broken `Queue`) closes the runtime, as it does when it
+                    // panics on a worker, instead of killing the watcher
+                    // and leaving the runtime open without it.
+                    let handed =
+                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.hand_off(slot)));
+                    if let Err(payload) = handed {
+                        shared.close();
+                        crate::panic_policy::drop_payload(payload);
+                        return;
+                    }
                     if !shared.is_reserved(slot) {
                         stalled_low += 1;
                     }

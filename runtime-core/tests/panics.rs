@@ -214,5 +214,32 @@ fn worker_death_closes_the_runtime<Q: Queue>() {
             let m = handle.metrics();
             assert_eq!(m.live_tasks, 0, "{workers} workers: {m:?}");
         }
+
+        // The stall watcher calls the backend too (it hands a stalled
+        // worker's queues off): a panic there closes the runtime as well.
+        // It used to kill the watcher thread and leave the runtime open
+        // (seen under Miri, where every poll is slow enough to stall).
+        let rt = Runtime::<Exploding<Q>>::builder()
+            .worker_threads(1)
+            .stall_threshold(Some(std::time::Duration::from_millis(20)))
+            .build()
+            .unwrap();
+        let handle = rt.handle();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let blocker = rt.spawn(async move {
+            // Two children: the second pushes the first from the LIFO slot
+            // into the backend's local queue, which the handoff pops.
+            let children = (runtime_core::spawn(async {}), runtime_core::spawn(async {}));
+            armed::<Q>().store(true, Ordering::SeqCst);
+            let _ = blocked.recv_timeout(std::time::Duration::from_secs(20));
+            drop(children);
+        });
+        wait_until("the watcher's handoff closes the runtime", || handle.is_shutdown());
+        release.send(()).unwrap();
+        assert!(!armed::<Q>().load(Ordering::SeqCst), "the backend panicked");
+        // It was inside its poll when the runtime closed: that poll ends.
+        let _ = rt.block_on(blocker.fallible());
+        assert_eq!(rt.block_on(rt.spawn(async { 2 }).fallible()), None, "spawns are refused");
+        drop(rt);
     });
 }
