@@ -624,10 +624,15 @@ impl<Q: Queue> Worker<Q> {
     /// Parks this worker's thread, counted and between the park hooks. The
     /// caller registered as a sleeper and re-checked first.
     fn sleep(&self) {
-        self.shared.count(self.index, Counter::Parks, 1);
-        self.hook(|hooks| &hooks.thread_park);
+        self.about_to_sleep();
         self.shared.idle.park(self.index);
         self.hook(|hooks| &hooks.thread_unpark);
+    }
+
+    /// Counts a park and runs the park hook: right before any wait.
+    fn about_to_sleep(&self) {
+        self.shared.count(self.index, Counter::Parks, 1);
+        self.hook(|hooks| &hooks.thread_park);
     }
 
     /// Registers as a sleeper, re-checks, and parks. See [`crate::idle`].
@@ -660,8 +665,7 @@ impl<Q: Queue> Worker<Q> {
         if shared.is_closed() || shared.has_work() {
             return false;
         }
-        self.shared.count(self.index, Counter::Parks, 1);
-        self.hook(|hooks| &hooks.thread_park);
+        self.about_to_sleep();
         true
     }
 }
