@@ -9,9 +9,11 @@
 //! spawn), is never woken, and never enters the live-task registry. Its
 //! schedule function pushes the `Runnable` onto this pool's queue instead of
 //! the workers' queues ([`Pool::push`]). The pool is the runtime's own (one
-//! per runtime, in its `Books`, sized by `Builder::max_blocking_threads`):
+//! per runtime, sized by `Builder::max_blocking_threads`):
 //! the `blocking` crate's pool is one global pool configured by an
-//! environment variable, which cannot give per-runtime limits.
+//! environment variable, which cannot give per-runtime limits. The pool
+//! lives with the runtime's [`Handle`] (as tokio's blocking spawner does),
+//! since its threads start with a handle and hold one.
 //!
 //! # Who pushes, who is told, how threads wait and exit
 //! One mutex guards the queue and the counts; idle threads wait on one
@@ -88,11 +90,11 @@ use std::{
 use parking_lot::{Condvar, Mutex};
 
 use crate::{
-    context,
-    handle::{Handle, LARGE_FUTURE, spawn_tracked},
+    handle::{Handle, enter_current, spawn_tracked},
     metrics::Metrics,
     queue::Runnable,
     task::Task,
+    task_id::enter_task,
 };
 
 std::thread_local! {
@@ -306,7 +308,7 @@ impl std::fmt::Debug for Pool {
 fn cancel(handle: &Handle, runnables: impl IntoIterator<Item = Runnable>) {
     let mut runnables = runnables.into_iter().peekable();
     if runnables.peek().is_some() {
-        let _current = context::enter_current(handle.clone());
+        let _current = enter_current(handle.clone());
         runnables.for_each(drop);
     }
 }
@@ -315,16 +317,16 @@ fn cancel(handle: &Handle, runnables: impl IntoIterator<Item = Runnable>) {
 /// drop after the thread has counted itself out, with no lock held: they
 /// may be the last references to the runtime's shared state.
 fn run_thread(handle: Handle) {
-    let _current = context::enter_current(handle.clone());
+    let _current = enter_current(handle.clone());
     POOL_OF.with(|p| p.set(handle.books().id));
-    handle.books().blocking.work();
+    handle.blocking().work();
 }
 
 /// Runs one blocking task. The task wrapper counts a panic of the closure
 /// and async-task hands it to the awaiter; this catch only keeps the thread
 /// alive if something outside the closure panics (an output's destructor).
 fn run(runnable: Runnable) {
-    let _task = context::enter_task(runnable.metadata().id());
+    let _task = enter_task(runnable.metadata().id());
     let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));
 }
 
@@ -342,21 +344,9 @@ impl<F: FnOnce() -> T, T> Future for Call<F> {
     }
 }
 
-/// Spawns `f` as a blocking task of `handle`'s runtime (module docs). A
-/// large closure is boxed first, as `spawn` boxes a large future.
+/// Spawns `f` as a blocking task of `handle`'s runtime (module docs); the
+/// caller boxed it if it is large, as a spawn boxes a large future.
 pub(crate) fn spawn<F, T>(handle: &Handle, f: F) -> Task<T>
-where
-    F: FnOnce() -> T + Send + 'static,
-    T: Send + 'static,
-{
-    if size_of::<F>() >= LARGE_FUTURE {
-        spawn_sized(handle, Box::new(f) as Box<dyn FnOnce() -> T + Send>)
-    } else {
-        spawn_sized(handle, f)
-    }
-}
-
-fn spawn_sized<F, T>(handle: &Handle, f: F) -> Task<T>
 where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
@@ -366,6 +356,6 @@ where
     // queue that `close` takes), and is cancelled there.
     let refused = handle.is_shutdown();
     let schedule_handle = handle.clone();
-    let schedule = move |runnable| schedule_handle.books().blocking.push(runnable, &schedule_handle);
+    let schedule = move |runnable| schedule_handle.blocking().push(runnable, &schedule_handle);
     spawn_tracked(handle.books().clone(), refused, Call(Some(f)), schedule)
 }

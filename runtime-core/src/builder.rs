@@ -7,10 +7,12 @@
 use std::{env, fmt, io, marker::PhantomData, sync::Arc, time::Duration};
 
 use crate::{
+    config::{Config, DEFAULT_BLOCKING_KEEP_ALIVE, DEFAULT_MAX_BLOCKING_THREADS, DEFAULT_STALL_THRESHOLD},
     hooks::{Hook, Hooks},
     panic_policy::PanicPolicy,
     queue::Queue,
     runtime::Runtime,
+    stall::StallCallback,
 };
 
 /// The environment variable that sets the default number of worker threads.
@@ -26,14 +28,6 @@ pub const HIGH_PRIORITY_WORKERS_ENV: &str = "RUNTIME_HIGH_PRIORITY_WORKERS";
 /// The environment variable that sets the default cap on blocking threads
 /// ([`Builder::max_blocking_threads`]).
 pub const MAX_BLOCKING_THREADS_ENV: &str = "RUNTIME_MAX_BLOCKING_THREADS";
-
-/// The default cap on blocking threads, as in tokio.
-const DEFAULT_MAX_BLOCKING_THREADS: usize = 512;
-
-/// How long an idle blocking thread waits for work before it exits, by default.
-const DEFAULT_BLOCKING_KEEP_ALIVE: Duration = Duration::from_secs(10);
-/// The default `stall_threshold`.
-const DEFAULT_STALL_THRESHOLD: Duration = Duration::from_millis(10);
 
 /// Why a runtime could not be built.
 #[derive(Debug)]
@@ -93,50 +87,57 @@ impl std::error::Error for BuildError {
     }
 }
 
-const WORKERS_EXPECTED: &str = "a whole number of worker threads from 1 to 1024";
-
-fn check_workers(setting: &str, value: &str, n: Option<usize>) -> Result<usize, BuildError> {
-    match n {
-        Some(n) if (1..=MAX_WORKER_THREADS).contains(&n) => Ok(n),
-        _ => Err(BuildError::invalid(setting, value, WORKERS_EXPECTED)),
-    }
+/// A whole-number setting: its `Builder` method's name, its environment
+/// variable, and what a valid value is.
+struct Setting {
+    name: &'static str,
+    env: &'static str,
+    expected: &'static str,
 }
 
-/// What a checked [`Builder`] hands to [`Runtime::start`].
-pub(crate) struct Config {
-    pub(crate) workers: usize,
-    pub(crate) thread_name: String,
-    /// Workers `0..reserved` run only `High` tasks.
-    pub(crate) reserved: usize,
-    pub(crate) hooks: Hooks,
-    pub(crate) panic_policy: PanicPolicy,
-    /// The most threads the blocking pool runs at once (at least 1).
-    pub(crate) max_blocking_threads: usize,
-    /// How long an idle blocking thread waits for work before it exits.
-    pub(crate) blocking_keep_alive: Duration,
-    /// A poll longer than this is a stall (`stall.rs`); `None`: not watched.
-    pub(crate) stall_threshold: Option<Duration>,
-    pub(crate) on_stall: Option<crate::stall::StallCallback>,
-    /// Remember where each task was spawned, for the stall report.
-    pub(crate) track_spawn_locations: bool,
-}
+const WORKERS: Setting = Setting {
+    name: "worker_threads",
+    env: WORKER_THREADS_ENV,
+    expected: "a whole number of worker threads from 1 to 1024",
+};
+const RESERVED: Setting = Setting {
+    name: "high_priority_workers",
+    env: HIGH_PRIORITY_WORKERS_ENV,
+    expected: "a whole number of workers smaller than the worker count",
+};
+const MAX_BLOCKING: Setting = Setting {
+    name: "max_blocking_threads",
+    env: MAX_BLOCKING_THREADS_ENV,
+    expected: "a whole number of blocking threads, at least 1",
+};
 
-#[cfg(all(test, not(loom)))]
-impl Config {
-    /// Defaults with `workers` workers, for unit tests of the internals.
-    pub(crate) fn for_tests(workers: usize) -> Self {
-        Self {
-            workers,
-            thread_name: "test".to_owned(),
-            reserved: 0,
-            hooks: Hooks::default(),
-            panic_policy: PanicPolicy::default(),
-            max_blocking_threads: DEFAULT_MAX_BLOCKING_THREADS,
-            blocking_keep_alive: DEFAULT_BLOCKING_KEEP_ALIVE,
-            stall_threshold: None,
-            on_stall: None,
-            track_spawn_locations: false,
-        }
+/// The value of `setting`: the explicit one, else its environment
+/// variable's, else `default()`. `check` accepts a number or says what to
+/// add to the value in the error (empty: nothing); a value that is not a
+/// whole number is an error too, naming whichever of the two gave it.
+fn resolve(
+    setting: Setting,
+    explicit: Option<usize>,
+    default: impl FnOnce() -> usize,
+    check: impl FnOnce(usize) -> Result<usize, String>,
+) -> Result<usize, BuildError> {
+    let (name, value, parsed) = match explicit {
+        Some(n) => (setting.name, n.to_string(), Some(n)),
+        None => match env::var(setting.env) {
+            Ok(value) => {
+                let n = value.trim().parse().ok();
+                (setting.env, value, n)
+            }
+            Err(env::VarError::NotPresent) => return Ok(default()),
+            Err(env::VarError::NotUnicode(value)) => {
+                (setting.env, value.to_string_lossy().into_owned(), None)
+            }
+        },
+    };
+    match parsed.map(check) {
+        Some(Ok(n)) => Ok(n),
+        Some(Err(note)) => Err(BuildError::invalid(name, format!("{value}{note}"), setting.expected)),
+        None => Err(BuildError::invalid(name, value, setting.expected)),
     }
 }
 
@@ -173,7 +174,7 @@ pub struct Builder<Q: Queue> {
     max_blocking_threads: Option<usize>,
     blocking_keep_alive: Duration,
     stall_threshold: Option<Duration>,
-    on_stall: Option<crate::stall::StallCallback>,
+    on_stall: Option<StallCallback>,
     track_spawn_locations: bool,
     _queue: PhantomData<fn() -> Q>,
 }
@@ -328,69 +329,34 @@ impl<Q: Queue> Builder<Q> {
 
     /// The worker count this builder would use, or why it is invalid.
     fn resolve_workers(&self) -> Result<usize, BuildError> {
-        if let Some(n) = self.worker_threads {
-            return check_workers("worker_threads", &n.to_string(), Some(n));
-        }
-        match env::var(WORKER_THREADS_ENV) {
-            Ok(value) => check_workers(WORKER_THREADS_ENV, &value, value.trim().parse().ok()),
-            Err(env::VarError::NotPresent) => {
-                Ok(std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKER_THREADS))
-            }
-            Err(env::VarError::NotUnicode(value)) => Err(BuildError::invalid(
-                WORKER_THREADS_ENV,
-                value.to_string_lossy().into_owned(),
-                WORKERS_EXPECTED,
-            )),
-        }
+        let default = || std::thread::available_parallelism().map_or(1, |n| n.get()).min(MAX_WORKER_THREADS);
+        resolve(WORKERS, self.worker_threads, default, |n| {
+            if (1..=MAX_WORKER_THREADS).contains(&n) { Ok(n) } else { Err(String::new()) }
+        })
     }
 
     /// The number of workers reserved for `High` tasks, out of `workers`.
     fn resolve_reserved(&self, workers: usize) -> Result<usize, BuildError> {
-        const EXPECTED: &str = "a whole number of workers smaller than the worker count";
-        let (setting, value, n) = match self.high_priority_workers {
-            Some(n) => ("high_priority_workers", n.to_string(), Some(n)),
-            None => match env::var(HIGH_PRIORITY_WORKERS_ENV) {
-                Ok(value) => {
-                    let n = value.trim().parse().ok();
-                    (HIGH_PRIORITY_WORKERS_ENV, value, n)
-                }
-                Err(env::VarError::NotPresent) => return Ok(0),
-                Err(env::VarError::NotUnicode(value)) => {
-                    (HIGH_PRIORITY_WORKERS_ENV, value.to_string_lossy().into_owned(), None)
-                }
+        resolve(
+            RESERVED,
+            self.high_priority_workers,
+            || 0,
+            |n| {
+                if n < workers { Ok(n) } else { Err(format!(" (with {workers} worker threads)")) }
             },
-        };
-        match n {
-            Some(n) if n < workers => Ok(n),
-            Some(_) => Err(BuildError::invalid(
-                setting,
-                format!("{value} (with {workers} worker threads)"),
-                EXPECTED,
-            )),
-            None => Err(BuildError::invalid(setting, value, EXPECTED)),
-        }
+        )
     }
 
     /// The cap on blocking threads this builder would use, or why it is invalid.
     fn resolve_max_blocking(&self) -> Result<usize, BuildError> {
-        const EXPECTED: &str = "a whole number of blocking threads, at least 1";
-        let (setting, value, n) = match self.max_blocking_threads {
-            Some(n) => ("max_blocking_threads", n.to_string(), Some(n)),
-            None => match env::var(MAX_BLOCKING_THREADS_ENV) {
-                Ok(value) => {
-                    let n = value.trim().parse().ok();
-                    (MAX_BLOCKING_THREADS_ENV, value, n)
-                }
-                Err(env::VarError::NotPresent) => return Ok(DEFAULT_MAX_BLOCKING_THREADS),
-                Err(env::VarError::NotUnicode(value)) => {
-                    (MAX_BLOCKING_THREADS_ENV, value.to_string_lossy().into_owned(), None)
-                }
+        resolve(
+            MAX_BLOCKING,
+            self.max_blocking_threads,
+            || DEFAULT_MAX_BLOCKING_THREADS,
+            |n| {
+                if n >= 1 { Ok(n) } else { Err(String::new()) }
             },
-        };
-        match n {
-            Some(n) if n >= 1 => Ok(n),
-            _ => Err(BuildError::invalid(setting, value, EXPECTED)),
-        }
+        )
     }
 
     /// Checks the settings and starts the worker threads.

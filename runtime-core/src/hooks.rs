@@ -8,11 +8,7 @@
 //! kills the worker. `on_thread_stop` runs when a worker leaves its loop
 //! normally; not when it dies unwinding, where a second panic would abort.
 
-use std::{
-    fmt,
-    panic::{AssertUnwindSafe, catch_unwind},
-    sync::Arc,
-};
+use std::{fmt, sync::Arc};
 
 /// A user's hook.
 pub(crate) type Hook = Arc<dyn Fn() + Send + Sync>;
@@ -30,16 +26,7 @@ impl Hooks {
     /// Runs `hook` if set; returns `false` if it panicked (contained).
     #[inline]
     pub(crate) fn run(hook: &Option<Hook>) -> bool {
-        match hook {
-            None => true,
-            Some(hook) => match catch_unwind(AssertUnwindSafe(|| hook())) {
-                Ok(()) => true,
-                Err(payload) => {
-                    crate::panic_policy::drop_payload(payload);
-                    false
-                }
-            },
-        }
+        hook.as_ref().is_none_or(|hook| crate::panic_policy::call_contained(|| hook()))
     }
 }
 

@@ -143,7 +143,7 @@ pub(crate) struct Idle {
 }
 
 impl Idle {
-    #[cfg(any(loom, test))]
+    #[cfg(test)]
     pub(crate) fn new(workers: usize) -> Self {
         Self::with_slots(workers, workers)
     }

@@ -31,17 +31,37 @@
 //! - [`spawn_blocking`]: a blocking closure runs on the runtime's pool of
 //!   blocking threads, and its `Task` is awaited like any other.
 //!
-//! # How it schedules
-//! The design is written down next to the code that implements it, one
-//! concern per file: the queues, the schedule function and the shutdown
-//! protocol (with exactly what shutdown promises) in `scheduler.rs`, the LIFO
-//! slot in `lifo.rs`, the worker's search order and what happens when a
-//! worker dies in `worker.rs`, the parking / notification protocol in
-//! `idle.rs`, the live-task registry in `registry.rs`, the task wrapper that
-//! counts, registers and contains panicking destructors in `task.rs`;
-//! settings in `builder.rs`, the type-erased handle and the spawn path in
-//! `handle.rs`, the threads and shutdown in `runtime.rs`, the blocking pool
-//! in `blocking.rs`.
+//! # How it is built: floors
+//! The crate reads bottom to top: each file imports only from the floors
+//! below it (and from files listed before it on its own floor), and says its
+//! protocol in its module docs.
+//! 1. **Primitives**: `sync` (the facade that loom swaps out), `context`
+//!    (what a thread is to the runtime, as ids), `task_id`, `queue` (the
+//!    [`Queue`] trait), `lifo` (the stealable LIFO slot), `yield_queue`,
+//!    `idle` (who sleeps, who searches, whom to wake), `registry` (the
+//!    live-task registry), `metrics`, `panic_policy`, `hooks`, `stall` (the
+//!    per-worker watch state the watcher reads).
+//! 2. **Per task**: `config` (checked settings), `books` (the runtime's
+//!    queue-independent state, which every task holds), `task` (the
+//!    wrapper that counts, registers and contains panicking destructors,
+//!    and the join handles).
+//! 3. **The scheduler**, `scheduler/`: the queues and the schedule function
+//!    (`schedule.rs`), a worker's stealable state (`local.rs`), the drain
+//!    and what shutdown promises (`drain.rs`).
+//! 4. **The handle**, `handle/`: the type-erased [`Handle`], the spawn path
+//!    (`spawn.rs`), shutdown's sequence and thread joining (`shutdown.rs`);
+//!    beside it the blocking pool (`blocking.rs`), which its threads reach
+//!    through a handle.
+//! 5. **The threads**: the worker loop (`worker/`: the search order in
+//!    `next.rs`, the park steps in `park.rs`, the reactor loop in
+//!    `reactor.rs`) and the stall watcher (`watcher.rs`).
+//! 6. **What users call**: `builder`, `runtime`, `task_group`,
+//!    `block_on`, `yield_now`.
+//!
+//! Two pairs import each other, as in tokio: `handle` and `blocking` (the
+//! pool is reached through the handle, its threads hold one), and `builder`
+//! and `runtime` (`Runtime::builder`, `Builder::build`). Tests have homes
+//! by the same rule (`src/tests/mod.rs` says which).
 //!
 //! # Misbehaving code
 //! A panic in a task's poll resumes in its awaiter; a panic in a future's
@@ -53,34 +73,44 @@
 //!
 //! [`async-task`]: https://docs.rs/async-task
 
-mod block_on;
-mod blocking;
-mod builder;
+// Floor 1, primitives: each imports only `std`, its dependencies, and
+// files of this floor listed before it.
 mod context;
-mod handle;
 mod hooks;
 mod idle;
 mod lifo;
-#[cfg(all(test, loom))]
-mod loom_tests;
 mod metrics;
 mod panic_policy;
 mod queue;
 mod registry;
-mod runtime;
-mod scheduler;
 mod stall;
 mod sync;
-mod task;
-mod task_group;
 mod task_id;
+mod yield_queue;
+// Floor 2, per task: the settings, the runtime's books, the task wrapper.
+mod books;
+mod config;
+mod task;
+// Floor 3: the queues, the schedule function, the drain.
+mod scheduler;
+// Floor 4: the handle, the spawn path, shutdown; the blocking pool.
+mod blocking;
+mod handle;
+// Floor 5: the threads that run it all.
+#[cfg(not(loom))]
+mod watcher;
+mod worker;
+// Floor 6: what users build and call.
+mod block_on;
+mod builder;
+mod runtime;
+mod task_group;
+mod yield_now;
+
 #[cfg(feature = "testing")]
 pub mod testing;
-#[cfg(all(test, not(loom)))]
+#[cfg(test)]
 mod tests;
-mod worker;
-mod yield_now;
-mod yield_queue;
 
 /// The README's Rust examples, compiled and run as doctests.
 #[cfg(doctest)]
@@ -91,7 +121,9 @@ pub use builder::{
     BuildError, Builder, HIGH_PRIORITY_WORKERS_ENV, MAX_BLOCKING_THREADS_ENV, MAX_WORKER_THREADS,
     WORKER_THREADS_ENV,
 };
-pub use handle::{Handle, spawn, spawn_blocking, spawn_with};
+#[doc(hidden)]
+pub use handle::LARGE_FUTURE;
+pub use handle::{Handle, spawn, spawn_blocking, spawn_with, try_spawn_with};
 pub use metrics::Metrics;
 pub use panic_policy::{PanicCallback, PanicPolicy};
 pub use queue::{Priority, Queue, Runnable};

@@ -131,7 +131,15 @@ impl Stats {
 
     /// Adds `n` to `counter`, in the calling worker's row if it is one of ours.
     pub(crate) fn add(&self, counter: Counter, n: u64) {
-        match context::worker_index(self.runtime_id) {
+        self.add_for(context::worker_index(self.runtime_id), counter, n);
+    }
+
+    /// Adds `n` to `counter` in the row of `worker`, which the caller found
+    /// to be this thread's index among the runtime's workers (`None`: not a
+    /// worker of it, the shared row).
+    #[inline]
+    pub(crate) fn add_for(&self, worker: Option<usize>, counter: Counter, n: u64) {
+        match worker {
             Some(index) => self.add_at(index, counter, n),
             None => {
                 self.outside.0[counter as usize].fetch_add(n, Ordering::Relaxed);

@@ -93,14 +93,26 @@ impl PanicPolicy {
             PanicPolicy::Ignore => Action::Nothing,
             PanicPolicy::ShutdownRuntime => Action::Shutdown,
             PanicPolicy::Callback(PanicCallback(f)) => {
-                match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(id, payload))) {
-                    Ok(()) => Action::Nothing,
-                    Err(again) => {
-                        drop_payload(again);
-                        Action::CallbackPanicked
-                    }
+                if call_contained(|| f(id, payload)) {
+                    Action::Nothing
+                } else {
+                    Action::CallbackPanicked
                 }
             }
+        }
+    }
+}
+
+/// Calls user code `f` (a hook, a callback), containing a panic: returns
+/// `true` if `f` returned, `false` if it panicked (its payload dropped with
+/// [`drop_payload`]; the default panic hook has printed it). The callers
+/// count the panic where the user can see it.
+pub(crate) fn call_contained(f: impl FnOnce()) -> bool {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(()) => true,
+        Err(payload) => {
+            drop_payload(payload);
+            false
         }
     }
 }

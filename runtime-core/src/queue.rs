@@ -132,3 +132,16 @@ pub trait Queue: Send + Sync + 'static {
         moved
     }
 }
+
+/// A task outside any runtime, with fresh metadata and a schedule function
+/// that drops what it is handed: for tests that need real `Runnable`s.
+#[cfg(any(test, feature = "testing"))]
+pub(crate) fn bare_task<F>(future: F) -> (Runnable, async_task::Task<F::Output, TaskMetadata>)
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    async_task::Builder::new()
+        .metadata(TaskMetadata::new(crate::task_id::TaskId::next()))
+        .spawn(move |_| future, |_| {})
+}

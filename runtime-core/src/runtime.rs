@@ -4,9 +4,10 @@ use std::{fmt, future::Future, time::Duration};
 
 use crate::{
     block_on::block_on,
-    builder::{BuildError, Builder, Config},
+    builder::{BuildError, Builder},
+    config::Config,
     context,
-    handle::{Handle, spawn_on},
+    handle::{Handle, enter_current, spawn_on},
     metrics::Metrics,
     queue::{Priority, Queue},
     scheduler::Shared,
@@ -77,20 +78,16 @@ impl<Q: Queue> Runtime<Q> {
     pub(crate) fn start(config: Config) -> Result<Self, BuildError> {
         let workers = config.workers;
         let shared = Arc::new(Shared::<Q>::new(next_runtime_id(), &config));
-        // For `PanicPolicy::ShutdownRuntime`; held weakly, since the books
-        // live inside the shared state. (loom's `Arc` has no weak pointers;
-        // no loom model uses the panic policy.)
-        #[cfg(not(loom))]
-        {
-            let weak = Arc::downgrade(&shared);
-            let close = move || {
-                if let Some(shared) = weak.upgrade() {
-                    shared.close();
-                }
-            };
-            let _ = shared.books.closer.set(Box::new(close));
-        }
-        let handle = Handle::new(&shared);
+        let handle = Handle::new(&shared, &config);
+        // For `PanicPolicy::ShutdownRuntime`: the handle's close (the
+        // workers' side and the blocking pool). Held weakly, since the books
+        // live inside the handle.
+        let weak = handle.downgrade();
+        shared.books.set_closer(move || {
+            if let Some(handle) = weak.upgrade() {
+                handle.close();
+            }
+        });
         for index in 0..workers {
             let name = format!("{}-{index}", config.thread_name);
             let (worker_shared, worker_handle) = (shared.clone(), handle.clone());
@@ -98,7 +95,7 @@ impl<Q: Queue> Runtime<Q> {
                 .name(name.clone())
                 .spawn(move || worker::run(worker_shared, index, worker_handle));
             match spawned {
-                Ok(thread) => shared.threads.lock().push(thread),
+                Ok(thread) => handle.threads().workers.lock().push(thread),
                 Err(error) => {
                     // Stop the workers already started; the ones never started
                     // still count on the exit latch, so count them out here.
@@ -119,9 +116,9 @@ impl<Q: Queue> Runtime<Q> {
             let name = format!("{}.watch", config.thread_name);
             let spawned = thread::Builder::new()
                 .name(name.clone())
-                .spawn(move || crate::stall::run_watcher(watcher_shared, watcher_handle, prefix));
+                .spawn(move || crate::watcher::run(watcher_shared, watcher_handle, prefix));
             match spawned {
-                Ok(watcher) => *shared.watcher.lock() = Some(watcher),
+                Ok(watcher) => *handle.threads().watcher.lock() = Some(watcher),
                 Err(error) => {
                     drop(Runtime { shared, handle, shut_down: false });
                     return Err(BuildError::spawn(name, error));
@@ -183,7 +180,8 @@ impl<Q: Queue> Runtime<Q> {
                  the outer future could never be polled again; `.await` the future instead"
             );
         }
-        let _guard = context::enter_block_on(self.handle.clone());
+        let _current = enter_current(self.handle.clone());
+        let _block_on = context::enter_block_on();
         block_on(future)
     }
 
@@ -194,7 +192,7 @@ impl<Q: Queue> Runtime<Q> {
 
     /// A snapshot of the runtime's counters.
     pub fn metrics(&self) -> Metrics {
-        self.shared.metrics()
+        self.handle.metrics()
     }
 
     /// Shuts the runtime down, waiting at most `timeout` for the workers to
@@ -225,7 +223,7 @@ impl<Q: Queue> Runtime<Q> {
 
     fn shutdown(&mut self, timeout: Option<Duration>) {
         self.shut_down = true;
-        self.shared.shutdown(&self.handle, timeout);
+        self.handle.shutdown_within(timeout);
     }
 }
 

@@ -61,7 +61,7 @@
 //! the idle protocol takes it off the sleepers list, then it reads `asleep`
 //! and wakes the watcher). Shutdown wakes it too, and it exits.
 
-use std::{fmt, panic::Location, sync::Arc, time::Duration};
+use std::{cell::RefCell, fmt, panic::Location, sync::Arc, time::Duration};
 
 use crossbeam_utils::CachePadded;
 
@@ -91,9 +91,23 @@ pub struct StallInfo {
     pub stalled_for: Duration,
 }
 
+/// How [`Stall::wait`] ended.
+#[cfg(not(loom))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Wait {
+    /// The runtime is closed: the watcher exits.
+    Closed,
+    /// Every worker slept until one woke: what the watcher had seen of the
+    /// running polls is stale.
+    Slept,
+    /// An interval passed (or a spurious wake-up): look.
+    Looked,
+}
+
 /// `Watch::state`: the worker runs normally.
 pub(crate) const RUNNING: usize = 0;
 /// `Watch::state`: the watcher reported the worker's current poll stalled.
+#[cfg_attr(loom, allow(dead_code))]
 pub(crate) const STALLED: usize = 1;
 /// `Watch::state`: a replacement thread runs in the stalled worker's stead.
 pub(crate) const REPLACED: usize = 2;
@@ -152,7 +166,8 @@ impl Watch {
     }
 
     /// The running poll: `(seq, task id, spawn location)`.
-    fn snapshot(&self) -> (u64, Option<TaskId>, Option<&'static Location<'static>>) {
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn snapshot(&self) -> (u64, Option<TaskId>, Option<&'static Location<'static>>) {
         let seq = self.seq.load(Ordering::Acquire);
         let task = TaskId::from_u64(self.task.load(Ordering::Relaxed));
         let location = self.location.load(Ordering::Relaxed);
@@ -165,6 +180,7 @@ impl Watch {
 /// The stall watcher's settings and shared state.
 pub(crate) struct Stall {
     pub(crate) threshold: Option<Duration>,
+    #[cfg_attr(loom, allow(dead_code))]
     on_stall: Option<StallCallback>,
     /// One per slot: the workers, then the spares for replacements.
     pub(crate) watches: Box<[CachePadded<Watch>]>,
@@ -230,8 +246,37 @@ impl Stall {
         self.wake.notify_all();
     }
 
+    /// The watcher's wait between two looks: `interval`, or, if every
+    /// worker sleeps, until one wakes ([`Stall::worker_woke`]) or shutdown
+    /// ([`Stall::notify`]). `all_asleep` is re-checked after `asleep` is set
+    /// (the watcher's half of the Dekker pair in "Sleeping"); `closed` under
+    /// the sleep lock, so that a shutdown's `notify` is never missed.
+    #[cfg(not(loom))]
+    pub(crate) fn wait(
+        &self,
+        interval: Duration,
+        closed: impl Fn() -> bool,
+        all_asleep: impl Fn() -> bool,
+    ) -> Wait {
+        let mut guard = self.sleep.lock();
+        if closed() {
+            return Wait::Closed;
+        }
+        self.asleep.store(true, Ordering::SeqCst);
+        if all_asleep() && !closed() {
+            while self.asleep.load(Ordering::SeqCst) {
+                self.wake.wait(&mut guard);
+            }
+            return Wait::Slept;
+        }
+        self.asleep.store(false, Ordering::SeqCst);
+        self.wake.wait_for(&mut guard, interval);
+        Wait::Looked
+    }
+
     /// Takes a free spare slot for a replacement.
-    fn claim_slot(&self) -> Option<usize> {
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn claim_slot(&self) -> Option<usize> {
         self.used
             .iter()
             .position(|used| used.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok())
@@ -243,169 +288,45 @@ impl Stall {
         self.used[slot].store(false, Ordering::Release);
     }
 
-    fn report(&self, info: &StallInfo) -> bool {
-        match &self.on_stall {
-            None => true,
-            Some(callback) => match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| callback(info)))
-            {
-                Ok(()) => true,
-                Err(payload) => {
-                    crate::panic_policy::drop_payload(payload);
-                    false
-                }
-            },
-        }
+    /// Calls the user's `on_stall`; `false` if it panicked (contained).
+    #[cfg_attr(loom, allow(dead_code))]
+    pub(crate) fn report(&self, info: &StallInfo) -> bool {
+        self.on_stall.as_ref().is_none_or(|callback| crate::panic_policy::call_contained(|| callback(info)))
     }
 }
 
-#[cfg(not(loom))]
-pub(crate) use watcher::run as run_watcher;
+crate::sync::thread_locals! {
+    /// A worker's stall watch: the runtime's `Stall` and the worker's slot
+    /// (only with `track_spawn_locations`: the task wrapper publishes where
+    /// each polled task was spawned).
+    static WATCH: RefCell<Option<(Arc<Stall>, usize)>> = const { RefCell::new(None) };
+}
 
-#[cfg(not(loom))]
-mod watcher {
-    use std::{sync::atomic::Ordering, time::Instant};
-
-    use super::{REPLACED, RUNNING, STALLED, StallInfo};
-    use crate::{
-        handle::Handle,
-        metrics::Counter,
-        queue::Queue,
-        scheduler::Shared,
-        sync::{Arc, thread},
-    };
-
-    /// What the watcher remembers of one slot's running poll.
-    #[derive(Clone, Copy)]
-    struct Seen {
-        seq: u64,
-        since: Instant,
-        stalled: bool,
-    }
-
-    /// The watcher thread's body.
-    pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, handle: Handle, thread_name: String) {
-        let stall = &shared.stall;
-        let Some(threshold) = stall.threshold else { return };
-        let interval = (threshold / 4).max(std::time::Duration::from_micros(250));
-        let slots = stall.watches.len();
-        let mut seen: Vec<Option<Seen>> = vec![None; slots];
-        while !shared.is_closed() {
-            {
-                let mut guard = stall.sleep.lock();
-                if shared.is_closed() {
-                    break;
-                }
-                stall.asleep.store(true, Ordering::SeqCst);
-                if shared.idle.sleeping() >= stall.live.load(Ordering::SeqCst) && !shared.is_closed() {
-                    // Every worker sleeps: so does the watcher, until one
-                    // wakes (`worker_woke`) or shutdown.
-                    while stall.asleep.load(Ordering::SeqCst) {
-                        stall.wake.wait(&mut guard);
-                    }
-                    seen.iter_mut().for_each(|s| *s = None);
-                    continue;
-                }
-                stall.asleep.store(false, Ordering::SeqCst);
-                stall.wake.wait_for(&mut guard, interval);
-            }
-            let now = Instant::now();
-            let mut stalled_low = 0;
-            let mut reports = Vec::new();
-            for (slot, (watch, seen)) in stall.watches.iter().zip(seen.iter_mut()).enumerate() {
-                let (seq, task, spawned_at) = watch.snapshot();
-                if seq & 1 == 0 {
-                    *seen = None;
-                    continue;
-                }
-                let entry = match *seen {
-                    Some(entry) if entry.seq == seq => entry,
-                    _ => {
-                        *seen = Some(Seen { seq, since: now, stalled: false });
-                        continue;
-                    }
-                };
-                let stalled_for = now - entry.since;
-                if !entry.stalled && stalled_for >= threshold {
-                    *seen = Some(Seen { stalled: true, ..entry });
-                    let _ =
-                        watch.state.compare_exchange(RUNNING, STALLED, Ordering::AcqRel, Ordering::Relaxed);
-                    shared.books.stats.add(Counter::Stalls, 1);
-                    reports.push(StallInfo { worker: slot, task, spawned_at, stalled_for });
-                }
-                if seen.is_some_and(|s| s.stalled) {
-                    // The handoff calls the backend; one that panics (a
-                    // broken `Queue`) closes the runtime, as it does when it
-                    // panics on a worker, instead of killing the watcher
-                    // and leaving the runtime open without it.
-                    let handed =
-                        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.hand_off(slot)));
-                    if let Err(payload) = handed {
-                        shared.close();
-                        crate::panic_policy::drop_payload(payload);
-                        return;
-                    }
-                    if !shared.is_reserved(slot) {
-                        stalled_low += 1;
-                    }
-                }
-            }
-            // Every worker that runs `Low` tasks is stalled: start a
-            // replacement for one of them (one per look).
-            let low_workers = stall.live.load(Ordering::SeqCst).saturating_sub(shared.reserved);
-            if stalled_low > 0 && stalled_low >= low_workers && !shared.is_closed() {
-                let candidate = (0..slots).find(|&slot| {
-                    seen[slot].is_some_and(|s| s.stalled)
-                        && !shared.is_reserved(slot)
-                        && stall.watches[slot].state.load(Ordering::Relaxed) == STALLED
-                });
-                if let Some(stalled) = candidate {
-                    replace(&shared, &handle, stalled, &thread_name);
-                }
-            }
-            // The user's callback last: however long it takes, the handoff
-            // and the replacement above have happened.
-            for info in &reports {
-                if !stall.report(info) {
-                    shared.books.stats.add(Counter::HookPanics, 1);
-                }
-            }
+/// Publishes where the task being polled on this worker thread was spawned,
+/// for the watcher; a no-op elsewhere.
+fn publish_spawn_location(location: &'static Location<'static>) {
+    let _ = WATCH.try_with(|watch| {
+        if let Some((stall, slot)) = watch.borrow().as_ref() {
+            stall.watches[*slot].set_location(location);
         }
-    }
+    });
+}
 
-    /// Starts a replacement for the stalled worker in slot `stalled`, if a
-    /// spare slot is free and the worker is still stalled (see "Threads").
-    fn replace<Q: Queue>(shared: &Arc<Shared<Q>>, handle: &Handle, stalled: usize, thread_name: &str) {
-        let stall = &shared.stall;
-        let Some(slot) = stall.claim_slot() else { return };
-        // Under the threads lock, so that shutdown (which takes the threads
-        // after the exit latch reached zero) joins it too, or sees it closed.
-        let mut threads = shared.threads.lock();
-        if shared.is_closed()
-            || stall.watches[stalled]
-                .state
-                .compare_exchange(STALLED, REPLACED, Ordering::AcqRel, Ordering::Relaxed)
-                .is_err()
-        {
-            stall.free_slot(slot);
-            return;
-        }
-        stall.live.fetch_add(1, Ordering::SeqCst);
-        shared.exit.count_up();
-        let (worker_shared, worker_handle) = (shared.clone(), handle.clone());
-        let spawned = thread::Builder::new()
-            .name(format!("{thread_name}-{slot}"))
-            .spawn(move || crate::worker::run(worker_shared, slot, worker_handle));
-        match spawned {
-            Ok(thread) => threads.push(thread),
-            Err(_) => {
-                // No thread: the stalled worker carries on when it returns.
-                stall.watches[stalled].state.store(STALLED, Ordering::Release);
-                stall.live.fetch_sub(1, Ordering::SeqCst);
-                drop(threads);
-                shared.exit.count_down();
-                stall.free_slot(slot);
-            }
-        }
+/// Makes slot `index` of `stall` this thread's watch until the guard drops
+/// (a worker, for its whole life).
+pub(crate) fn enter_watch(stall: Arc<Stall>, index: usize) -> WatchGuard {
+    let _ = WATCH.try_with(|watch| *watch.borrow_mut() = Some((stall, index)));
+    WatchGuard(())
+}
+
+/// Undoes [`enter_watch`] on drop.
+pub(crate) struct WatchGuard(());
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        // Taken out first: dropping the `Arc` must not find the cell borrowed.
+        let taken = WATCH.try_with(|watch| watch.borrow_mut().take()).ok().flatten();
+        drop(taken);
     }
 }
 
@@ -430,7 +351,7 @@ impl<F: std::future::Future> std::future::Future for Located<F> {
 
     fn poll(self: std::pin::Pin<&mut Self>, cx: &mut std::task::Context<'_>) -> std::task::Poll<F::Output> {
         let this = self.project();
-        crate::context::publish_spawn_location(this.location);
+        publish_spawn_location(this.location);
         this.future.poll(cx)
     }
 }

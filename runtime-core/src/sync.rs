@@ -1,14 +1,18 @@
-//! The synchronization facade: every atomic, lock, thread and parker the
-//! scheduler uses comes from here.
+//! The synchronization facade: every atomic, lock, thread, parker and
+//! thread-local that a loom model exercises comes from here.
 //!
 //! Normally these are `std` atomics and threads plus `parking_lot` locks.
 //! Under `--cfg loom` they are `loom`'s instrumented versions, so that the
-//! models in `tests/loom.rs` explore every interleaving of the real scheduler
-//! code rather than of a copy. Code outside this module never names
-//! `std::sync`, `parking_lot` or `std::thread` directly.
+//! models (`src/tests/loom_*.rs`, `tests/loom.rs`) explore every
+//! interleaving of the real scheduler code rather than of a copy.
 //!
-//! Thread-locals are declared in `context.rs`, once per configuration (loom's
-//! `thread_local!` takes no `const` initialisers).
+//! The rule: code that runs inside a loom model takes its primitives from
+//! here, and declares its thread-locals with [`thread_locals!`] (one
+//! declaration for both configurations). Code that no model runs uses `std`
+//! and `parking_lot` directly, and its module docs say so: the blocking pool
+//! (`blocking.rs`: real OS threads started on demand, waits with timeouts),
+//! the stall watcher (`watcher.rs`) and its sleep (`stall.rs`), and process-
+//! wide counters that hand out ids (`task_id.rs`, `runtime.rs`).
 //!
 //! The facade is deliberately small: a [`Mutex`] whose `lock` cannot fail, a
 //! [`Parker`] (a sticky wake-up token for one thread), and a [`Latch`] that
@@ -33,6 +37,18 @@ pub(crate) use loom::{
 };
 
 use std::time::Duration;
+
+/// Declares a thread-local once for both configurations: `std`'s with a
+/// `const` initialiser normally, loom's (which takes none) under `--cfg loom`.
+macro_rules! thread_locals {
+    ($(#[$attr:meta])* static $name:ident: $ty:ty = const { $init:expr };) => {
+        #[cfg(not(loom))]
+        std::thread_local! { $(#[$attr])* static $name: $ty = const { $init }; }
+        #[cfg(loom)]
+        loom::thread_local! { $(#[$attr])* static $name: $ty = $init; }
+    };
+}
+pub(crate) use thread_locals;
 
 /// A mutual-exclusion lock whose `lock` never fails (no poisoning).
 #[derive(Debug, Default)]

@@ -33,11 +33,11 @@ use std::{
 use futures_lite::FutureExt;
 
 use crate::{
+    books::Books,
     context,
     metrics::Counter,
     panic_policy::drop_payload,
     registry::Key,
-    scheduler::Books,
     sync::Arc,
     task_id::{TaskId, TaskMetadata},
 };
@@ -251,7 +251,7 @@ impl Drop for Unobserved {
 
 /// The payload to resume a task's panic with (see [`Unobserved`]).
 fn to_awaiter(books: &Arc<Books>, payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
-    let id = context::current_task_id();
+    let id = crate::task_id::task_id();
     Box::new(Unobserved { payload: Some(payload), books: books.clone(), id })
 }
 

@@ -12,8 +12,42 @@
 //! task's header, the id, readable from the `Runnable` (by the worker, which
 //! makes it the thread's current task while it polls) and copied into the
 //! join handle.
+//!
+//! # The current task
+//! While a worker (or a blocking thread) runs a task, [`enter_task`] makes
+//! its id this thread's current task, for [`task_id`] and for the panic
+//! policy (`task.rs`). It shares one thread-local with the id block.
 
-use std::{fmt, num::NonZeroU64};
+use std::{cell::Cell, fmt, num::NonZeroU64};
+
+/// This thread's task state: the task being polled, and its block of ids.
+struct TaskContext {
+    /// The id of the task being polled on this thread.
+    current: Cell<Option<TaskId>>,
+    /// `(next, end)` of this thread's reserved block of ids.
+    block: Cell<(u64, u64)>,
+}
+
+crate::sync::thread_locals! {
+    static TASK: TaskContext = const { TaskContext { current: Cell::new(None), block: Cell::new((0, 0)) } };
+}
+
+/// Marks task `id` as the one this thread is polling, until the guard
+/// drops. Only the thread that runs the task calls this, around
+/// `Runnable::run`.
+pub(crate) fn enter_task(id: TaskId) -> TaskGuard {
+    let _ = TASK.try_with(|t| t.current.set(Some(id)));
+    TaskGuard(())
+}
+
+/// Undoes [`enter_task`] on drop (also when the poll unwinds).
+pub(crate) struct TaskGuard(());
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        let _ = TASK.try_with(|t| t.current.set(None));
+    }
+}
 
 /// The id of the task this thread is polling, or `None` outside a task
 /// (on a thread that is not a worker, in `block_on`'s own future, in a
@@ -29,7 +63,7 @@ use std::{fmt, num::NonZeroU64};
 /// # Ok::<(), runtime_core::BuildError>(())
 /// ```
 pub fn task_id() -> Option<TaskId> {
-    crate::context::current_task_id()
+    TASK.try_with(|t| t.current.get()).ok().flatten()
 }
 
 /// Ids a thread reserves at a time.
@@ -46,31 +80,18 @@ pub struct TaskId(NonZeroU64);
 impl TaskId {
     /// A fresh id.
     pub(crate) fn next() -> Self {
-        #[cfg(not(loom))]
-        {
-            use std::cell::Cell;
-            std::thread_local! {
-                /// The next id of this thread's block, and the block's end.
-                static BLOCK: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+        TASK.try_with(|t| {
+            let (mut next, mut end) = t.block.get();
+            if next == end {
+                next = global_block();
+                end = next + ID_BLOCK;
             }
-            BLOCK
-                .try_with(|block| {
-                    let (mut next, mut end) = block.get();
-                    if next == end {
-                        next = global_block();
-                        end = next + ID_BLOCK;
-                    }
-                    block.set((next + 1, end));
-                    Self::from_raw(next)
-                })
-                // A thread-local being destroyed (a spawn from a destructor
-                // at thread exit): take a block just for this one.
-                .unwrap_or_else(|_| Self::from_raw(global_block()))
-        }
-        #[cfg(loom)]
-        {
-            Self::from_raw(global_block())
-        }
+            t.block.set((next + 1, end));
+            Self::from_raw(next)
+        })
+        // A thread-local being destroyed (a spawn from a destructor at
+        // thread exit): take a block just for this one.
+        .unwrap_or_else(|_| Self::from_raw(global_block()))
     }
 
     fn from_raw(raw: u64) -> Self {
@@ -83,6 +104,7 @@ impl TaskId {
     }
 
     /// The id whose number is `raw`, if any (0 is none).
+    #[cfg_attr(loom, allow(dead_code))]
     pub(crate) fn from_u64(raw: u64) -> Option<Self> {
         NonZeroU64::new(raw).map(Self)
     }
@@ -124,14 +146,4 @@ impl TaskMetadata {
     pub fn id(&self) -> TaskId {
         self.id
     }
-}
-/// A task outside any runtime, with fresh metadata and a schedule function
-/// that drops what it is handed: for tests that need real `Runnable`s.
-#[cfg(any(test, feature = "testing"))]
-pub(crate) fn bare_task<F>(future: F) -> (crate::Runnable, async_task::Task<F::Output, TaskMetadata>)
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    async_task::Builder::new().metadata(TaskMetadata::new(TaskId::next())).spawn(move |_| future, |_| {})
 }

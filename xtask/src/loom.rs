@@ -1,5 +1,5 @@
 //! `cargo xtask loom`: runs runtime-core's loom models, in two sets:
-//! - the *component* models next to the components (`src/loom_tests/`:
+//! - the *component* models next to the components (`src/tests/loom_*.rs`:
 //!   `Idle`'s park against `notify_one`, `LifoSlot::replace` against `take`,
 //!   `Registry::insert` against `close`), small enough for a higher
 //!   preemption bound (`--component-preemptions`, default 4: about 30 s);
@@ -24,7 +24,7 @@ pub(crate) struct Args {
     /// seconds each; 3 takes much longer.
     #[arg(long, default_value_t = 2)]
     preemptions: usize,
-    /// Preemptions for the component models (`src/loom_tests/`): 3 takes
+    /// Preemptions for the component models (`src/tests/loom_*.rs`): 3 takes
     /// about a second, 4 about 30 s, 5 about two minutes.
     #[arg(long, default_value_t = 4)]
     component_preemptions: usize,
@@ -37,7 +37,7 @@ pub(crate) struct Args {
 pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     let start = Instant::now();
     let sets: [(&[&str], usize); 2] =
-        [(&["--lib", "loom_tests"], args.component_preemptions), (&["--test", "loom"], args.preemptions)];
+        [(&["--lib", "tests::loom_"], args.component_preemptions), (&["--test", "loom"], args.preemptions)];
     for (target, preemptions) in sets {
         let mut cmd = cargo();
         cmd.args(["test", "--package", "runtime-core", "--release"])

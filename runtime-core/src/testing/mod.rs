@@ -288,7 +288,7 @@ pub fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// A runnable whose task records `id` into `log` when it runs.
 pub fn logging_runnable(id: usize, log: &Arc<Mutex<Vec<usize>>>) -> Runnable {
     let log = log.clone();
-    let (runnable, task) = crate::task_id::bare_task(async move { log.lock().unwrap().push(id) });
+    let (runnable, task) = crate::queue::bare_task(async move { log.lock().unwrap().push(id) });
     task.detach();
     runnable
 }

@@ -8,7 +8,7 @@ use crate::{Queue, scheduler::Shared};
 #[test]
 fn drain_queues_drops_every_queued_runnable() {
     let (log, drops) = (Arc::default(), Arc::default());
-    let shared = Shared::<TestQueue>::new(usize::MAX, &crate::builder::Config::for_tests(2));
+    let shared = Shared::<TestQueue>::new(usize::MAX, &crate::config::Config::for_tests(2));
     assert!(!shared.has_work());
     shared.shared_queues[0].push(runnable(0, &log, &drops));
     shared.shared_queues[1].push(runnable(1, &log, &drops));

@@ -7,7 +7,7 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering::SeqCst},
 };
 
-use super::{lifo::counted, model};
+use super::{loom_lifo::counted, model};
 use crate::{
     sync::{Arc, thread},
     yield_queue::{CAPACITY, YieldQueue},

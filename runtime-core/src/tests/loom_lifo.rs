@@ -23,7 +23,7 @@ pub(super) fn counted(runs: &StdArc<AtomicUsize>, drops: &StdArc<AtomicUsize>) -
         }
     }
     let (runs, dropped) = (runs.clone(), Dropped(drops.clone()));
-    let (runnable, task) = crate::task_id::bare_task(async move {
+    let (runnable, task) = crate::queue::bare_task(async move {
         let _dropped = dropped;
         runs.fetch_add(1, SeqCst);
     });

@@ -1,0 +1,143 @@
+//! The stall watcher thread: one per runtime with a `stall_threshold`. It
+//! looks at every worker slot's [`Watch`](crate::stall::Watch), reports and
+//! hands off stalled workers, and starts replacements; the protocol it
+//! follows (what it may move, who steps aside, how it sleeps) is written
+//! down with the state it shares with the workers, in `stall.rs`.
+//!
+//! It runs outside every loom model (it sleeps with timeouts): it uses
+//! `std` atomics and threads directly.
+
+use std::{sync::atomic::Ordering, time::Instant};
+
+use crate::{
+    handle::Handle,
+    metrics::Counter,
+    queue::Queue,
+    scheduler::Shared,
+    stall::{REPLACED, RUNNING, STALLED, StallInfo, Wait},
+    sync::{Arc, thread},
+};
+
+/// What the watcher remembers of one slot's running poll.
+#[derive(Clone, Copy)]
+struct Seen {
+    seq: u64,
+    since: Instant,
+    stalled: bool,
+}
+
+/// The watcher thread's body.
+pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, handle: Handle, thread_name: String) {
+    let stall = &shared.stall;
+    let Some(threshold) = stall.threshold else { return };
+    let interval = (threshold / 4).max(std::time::Duration::from_micros(250));
+    let slots = stall.watches.len();
+    let mut seen: Vec<Option<Seen>> = vec![None; slots];
+    while !shared.is_closed() {
+        // Every worker asleep: so is the watcher, until one wakes.
+        let all_asleep = || shared.idle.sleeping() >= stall.live.load(Ordering::SeqCst);
+        match stall.wait(interval, || shared.is_closed(), all_asleep) {
+            Wait::Closed => break,
+            Wait::Slept => {
+                seen.iter_mut().for_each(|s| *s = None);
+                continue;
+            }
+            Wait::Looked => {}
+        }
+        let now = Instant::now();
+        let mut stalled_low = 0;
+        let mut reports = Vec::new();
+        for (slot, (watch, seen)) in stall.watches.iter().zip(seen.iter_mut()).enumerate() {
+            let (seq, task, spawned_at) = watch.snapshot();
+            if seq & 1 == 0 {
+                *seen = None;
+                continue;
+            }
+            let entry = match *seen {
+                Some(entry) if entry.seq == seq => entry,
+                _ => {
+                    *seen = Some(Seen { seq, since: now, stalled: false });
+                    continue;
+                }
+            };
+            let stalled_for = now - entry.since;
+            if !entry.stalled && stalled_for >= threshold {
+                *seen = Some(Seen { stalled: true, ..entry });
+                let _ = watch.state.compare_exchange(RUNNING, STALLED, Ordering::AcqRel, Ordering::Relaxed);
+                shared.books.stats.add(Counter::Stalls, 1);
+                reports.push(StallInfo { worker: slot, task, spawned_at, stalled_for });
+            }
+            if seen.is_some_and(|s| s.stalled) {
+                // The handoff calls the backend; one that panics (a
+                // broken `Queue`) closes the runtime, as it does when it
+                // panics on a worker, instead of killing the watcher
+                // and leaving the runtime open without it.
+                let handed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| shared.hand_off(slot)));
+                if let Err(payload) = handed {
+                    shared.close();
+                    crate::panic_policy::drop_payload(payload);
+                    return;
+                }
+                if !shared.is_reserved(slot) {
+                    stalled_low += 1;
+                }
+            }
+        }
+        // Every worker that runs `Low` tasks is stalled: start a
+        // replacement for one of them (one per look).
+        let low_workers = stall.live.load(Ordering::SeqCst).saturating_sub(shared.reserved);
+        if stalled_low > 0 && stalled_low >= low_workers && !shared.is_closed() {
+            let candidate = (0..slots).find(|&slot| {
+                seen[slot].is_some_and(|s| s.stalled)
+                    && !shared.is_reserved(slot)
+                    && stall.watches[slot].state.load(Ordering::Relaxed) == STALLED
+            });
+            if let Some(stalled) = candidate {
+                replace(&shared, &handle, stalled, &thread_name);
+            }
+        }
+        // The user's callback last: however long it takes, the handoff
+        // and the replacement above have happened.
+        for info in &reports {
+            if !stall.report(info) {
+                shared.books.stats.add(Counter::HookPanics, 1);
+            }
+        }
+    }
+}
+
+/// Starts a replacement for the stalled worker in slot `stalled`, if a
+/// spare slot is free and the worker is still stalled (see "Threads").
+fn replace<Q: Queue>(shared: &Arc<Shared<Q>>, handle: &Handle, stalled: usize, thread_name: &str) {
+    let stall = &shared.stall;
+    let Some(slot) = stall.claim_slot() else { return };
+    // Under the threads lock, so that shutdown (which takes the threads
+    // after the exit latch reached zero) joins it too, or sees it closed.
+    let mut threads = handle.threads().workers.lock();
+    if shared.is_closed()
+        || stall.watches[stalled]
+            .state
+            .compare_exchange(STALLED, REPLACED, Ordering::AcqRel, Ordering::Relaxed)
+            .is_err()
+    {
+        stall.free_slot(slot);
+        return;
+    }
+    stall.live.fetch_add(1, Ordering::SeqCst);
+    shared.exit.count_up();
+    let (worker_shared, worker_handle) = (shared.clone(), handle.clone());
+    let spawned = thread::Builder::new()
+        .name(format!("{thread_name}-{slot}"))
+        .spawn(move || crate::worker::run(worker_shared, slot, worker_handle));
+    match spawned {
+        Ok(thread) => threads.push(thread),
+        Err(_) => {
+            // No thread: the stalled worker carries on when it returns.
+            stall.watches[stalled].state.store(STALLED, Ordering::Release);
+            stall.live.fetch_sub(1, Ordering::SeqCst);
+            drop(threads);
+            shared.exit.count_down();
+            stall.free_slot(slot);
+        }
+    }
+}

@@ -1,0 +1,295 @@
+//! The worker loop: find a task, run it, and sleep only when there is none.
+//!
+//! Each turn a worker looks, in order:
+//! 1. every [`FAIRNESS_INTERVAL`] turns, and right after a task yielded if
+//!    work was spawned from outside since it last looked, moves its fair
+//!    share of each shared queue (at least one task, at most [`MAX_BATCH`]) to
+//!    the back of its local queue, so that a worker busy with its own tasks
+//!    (say, tasks that keep yielding) still makes progress on work spawned
+//!    from outside; appending rather than running them first keeps tasks
+//!    spawned from one thread in spawn order. (A yield is a task saying
+//!    "let others run"; with polls that stall, 61 turns can be a long time);
+//! 2. `High` work, if the `high_queued` hint says there is any, unless
+//!    [`HIGH_STREAK`] `High` tasks ran in a row and a `Low` task is waiting;
+//! 3. its LIFO slot (at most [`LIFO_STREAK`] times in a row, so two tasks
+//!    waking each other cannot starve the local queue), its local `Low`
+//!    queue, then a batch from the shared `Low` queue;
+//! 4. otherwise it *searches* (see `idle.rs`): a few rounds of stealing
+//!    half of a sibling's local queue (and, from the second round on, its LIFO
+//!    slot), and of checking the shared queues, with a short spin between
+//!    rounds;
+//! 5. otherwise it registers as a sleeper, re-checks everything, and parks.
+//!
+//! A reserved worker (`Builder::high_priority_workers`) looks only for
+//! `High` work: its local `High` queue, the shared `High` queue, then the
+//! siblings' local `High` queues; otherwise it parks on the reserved
+//! sleepers' list (`idle.rs`).
+//!
+//! A task's poll runs inside `catch_unwind`, so nothing a task does can kill
+//! its worker; the panic count itself is kept by the task wrapper.
+//!
+//! On exit (after shutdown) the worker counts itself out on the runtime's
+//! exit latch; the last worker out drains the queues, since the thread that
+//! dropped the runtime may be a worker that cannot wait for itself.
+//!
+//! A worker dies only if the runtime's own machinery panics: a `Queue`
+//! backend that breaks its contract (task panics, destructors included, are
+//! caught). A dying worker leaves the idle protocol's counts as they would be
+//! had it parked (it stops searching, and leaves the sleepers list), then
+//! closes the runtime: a runtime never runs on silently short-handed, nor
+//! drains itself while still open. Spawns are then refused and every pending
+//! `Task` reports cancellation, the backend's panic message is on stderr,
+//! and `Handle::is_shutdown` says `true`. The last worker out drains inside
+//! `catch_unwind`, since a backend that panicked once may panic again while
+//! the thread is already unwinding.
+//!
+//! # Files
+//! `next.rs`: where the next task comes from (`next_task`,
+//! `next_local_task`, `steal_work`, `search`); `park.rs`: the park steps
+//! (`transition_to_parked`, `wait_parked`, `transition_from_parked`);
+//! `reactor.rs` (feature `io`): the loop as a future inside the reactor's
+//! `block_on`.
+//!
+
+use std::{
+    panic::{AssertUnwindSafe, catch_unwind},
+    thread,
+};
+
+use crate::{
+    context,
+    handle::{Handle, enter_current},
+    hooks::{Hook, Hooks},
+    metrics::Counter,
+    queue::{Priority, Queue, Runnable},
+    scheduler::Shared,
+    stall::enter_watch,
+    sync::{Arc, Ordering},
+    task_id::enter_task,
+};
+
+mod next;
+mod park;
+#[cfg(all(feature = "io", not(loom)))]
+mod reactor;
+
+struct Worker<Q> {
+    shared: Arc<Shared<Q>>,
+    index: usize,
+    tick: u32,
+    high_streak: u32,
+    lifo_streak: u32,
+    searching: bool,
+    /// The last poll ended with the task waking itself (it yielded).
+    yielded: bool,
+    /// Between `transition_to_parked` and `transition_from_parked`.
+    registered: bool,
+    /// Runs only `High` tasks.
+    reserved: bool,
+    /// `Low` tasks taken in a row from elsewhere while the yield queue held
+    /// tasks.
+    yield_wait: u32,
+    /// `Shared::injected` when this worker last emptied its view of the
+    /// shared queues.
+    injected_seen: usize,
+    rng: u32,
+    /// Feature `io`: the worker returned `Pending` to the reactor's
+    /// `block_on` to wait (registered as a sleeper), not just to poll it.
+    #[cfg(feature = "io")]
+    waiting: bool,
+    /// Feature `io`: when the worker last came back from the reactor.
+    #[cfg(all(feature = "io", not(loom)))]
+    reactor_seen: std::time::Instant,
+    /// Feature `io`: `Idle` has this worker's `block_on` waker.
+    #[cfg(feature = "io")]
+    waker_set: bool,
+    /// Stalls are watched: publish each poll (`stall.rs`).
+    watched: bool,
+    /// A replacement took over while this worker was stalled: it leaves its
+    /// loop and exits (`stall.rs`, "Threads").
+    retired: bool,
+}
+
+/// The body of worker thread `index`.
+pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle) {
+    // Declared first, so dropped last: counts the worker out even if the
+    // loop unwinds (a panicking `Queue` backend), so that shutdown never
+    // waits for a worker that is gone.
+    let _exit = ExitGuard { shared: shared.clone(), handle: handle.clone() };
+    let _current = enter_current(handle);
+    let _worker = context::enter_worker(shared.books.id, index);
+    let _watch = shared.books.track_locations.then(|| enter_watch(shared.stall.clone(), index));
+    let mut worker = Worker::new(shared, index);
+    worker.hook(|hooks| &hooks.thread_start);
+    if worker.reserved {
+        worker.run_reserved_loop();
+    } else {
+        #[cfg(all(feature = "io", not(loom)))]
+        async_io::block_on(std::future::poll_fn(|cx| worker.poll_loop(cx)));
+        #[cfg(not(all(feature = "io", not(loom))))]
+        worker.run_loop();
+    }
+    // A normal exit only: not while unwinding (see `hooks.rs`).
+    worker.hook(|hooks| &hooks.thread_stop);
+}
+
+/// Counts a worker out on the exit latch; the last one out drains.
+struct ExitGuard<Q: Queue> {
+    shared: Arc<Shared<Q>>,
+    handle: Handle,
+}
+
+impl<Q: Queue> Drop for ExitGuard<Q> {
+    fn drop(&mut self) {
+        let dying = thread::panicking();
+        if dying {
+            // Never a half-state: see the module docs.
+            self.shared.close();
+        }
+        if self.shared.exit.count_down() {
+            // The last worker out: nothing can push to a local queue any
+            // more. The runtime is current, so that destructors the drain
+            // runs may still spawn (and get cancelled tasks).
+            let _current = enter_current(self.handle.clone());
+            if dying {
+                // A second panic while unwinding would abort the process.
+                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.shared.drain(0))) {
+                    crate::panic_policy::drop_payload(payload);
+                }
+            } else {
+                self.shared.drain(0);
+            }
+        }
+    }
+}
+
+impl<Q> Drop for Worker<Q> {
+    /// Gives back the worker's place in the idle protocol: needed when it
+    /// unwinds mid-loop (a panicking backend); harmless after a normal exit
+    /// (it leaves the loop counted as a searcher, and the runtime is closed).
+    fn drop(&mut self) {
+        #[cfg(feature = "io")]
+        if self.waker_set {
+            self.shared.idle.set_waker(self.index, None);
+        }
+        if self.retired {
+            self.shared.stall.free_slot(self.index);
+        }
+        if self.reserved {
+            if self.registered {
+                self.shared.idle.unregister_reserved(self.index);
+            }
+        } else if self.searching || self.registered {
+            self.shared.idle.abandon(self.index, self.searching);
+        }
+    }
+}
+
+impl<Q: Queue> Worker<Q> {
+    /// Worker `index`'s state, before it runs anything.
+    fn new(shared: Arc<Shared<Q>>, index: usize) -> Self {
+        Worker {
+            rng: 0x9E37_79B9 ^ (index as u32).wrapping_mul(0x85EB_CA6B) | 1,
+            reserved: shared.is_reserved(index),
+            // No watcher thread runs under loom: publishing polls there would
+            // only add atomics to the models.
+            watched: cfg!(not(loom)) && shared.stall.threshold.is_some(),
+            shared,
+            index,
+            tick: 0,
+            high_streak: 0,
+            lifo_streak: 0,
+            searching: false,
+            yielded: false,
+            yield_wait: 0,
+            registered: false,
+            injected_seen: 0,
+            #[cfg(feature = "io")]
+            waiting: false,
+            #[cfg(all(feature = "io", not(loom)))]
+            reactor_seen: std::time::Instant::now(),
+            #[cfg(feature = "io")]
+            waker_set: false,
+            retired: false,
+        }
+    }
+
+    /// Runs one of the user's hooks, counting a panic (contained).
+    fn hook(&self, which: impl FnOnce(&Hooks) -> &Option<Hook>) {
+        if !Hooks::run(which(&self.shared.hooks)) {
+            self.shared.count(self.index, Counter::HookPanics, 1);
+        }
+    }
+
+    /// The loop of a reserved worker: `High` tasks only.
+    fn run_reserved_loop(&mut self) {
+        while !self.shared.is_closed() && !self.retired {
+            match self.take_high_anywhere() {
+                Some(runnable) => self.run_task(runnable, Priority::High),
+                None => self.park(),
+            }
+        }
+    }
+
+    #[cfg_attr(all(feature = "io", not(loom)), allow(dead_code))]
+    fn run_loop(&mut self) {
+        while !self.shared.is_closed() && !self.retired {
+            match self.next_task().or_else(|| self.search()) {
+                Some((runnable, priority)) => self.run_task(runnable, priority),
+                None => self.park(),
+            }
+        }
+    }
+
+    /// A replacement runs in this worker's stead (it was stalled; see
+    /// "Threads" in `stall.rs`): hand what its last poll queued to the
+    /// others, and leave the loop. Its slot is freed when it drops.
+    fn retire(&mut self) {
+        self.retired = true;
+        self.shared.stall.live.fetch_sub(1, Ordering::SeqCst);
+        self.shared.hand_off(self.index);
+    }
+
+    fn run_task(&mut self, runnable: Runnable, priority: Priority) {
+        if self.shared.is_closed() {
+            // Taken just before shutdown: never polled after it. Dropped
+            // here, on the worker, with no lock held.
+            drop(runnable);
+            return;
+        }
+        if self.searching {
+            self.searching = false;
+            if self.shared.idle.stop_searching() {
+                self.shared.idle.notify_one();
+            }
+        }
+        if priority == Priority::High {
+            self.shared.high_queued.fetch_sub(1, Ordering::Relaxed);
+        }
+        self.shared.count(self.index, Counter::Polls, 1);
+        // The task wrapper counts panics and async-task hands them to the
+        // awaiter; this catch only keeps the worker alive if something
+        // outside the future's poll (a destructor) panics.
+        let id = runnable.metadata().id();
+        let _task = enter_task(id);
+        let watch = &self.shared.stall.watches[self.index];
+        if self.watched {
+            watch.begin(id);
+        }
+        self.yielded = catch_unwind(AssertUnwindSafe(|| runnable.run())).unwrap_or(false);
+        if self.watched && watch.end() && watch.resume() {
+            self.retire();
+        }
+        if self.yielded && priority == Priority::Low {
+            // The task went to the yield queue without `notify_one`: if a
+            // sibling sleeps while nobody searches and there is more here
+            // than this worker's next task, wake it to share the load.
+            let local = &self.shared.locals[self.index];
+            if self.shared.idle.idle_without_searcher()
+                && local.yields.len() + usize::from(!local.lifo.is_empty()) >= 2
+            {
+                self.shared.idle.notify_one();
+            }
+        }
+    }
+}

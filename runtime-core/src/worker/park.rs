@@ -1,0 +1,77 @@
+//! The park steps, named for what each changes (the protocol is
+//! "Parking" in `idle.rs`):
+//! 1. [`Worker::transition_to_parked`]: register as a sleeper (a reserved
+//!    worker on its own list), fence, re-check the queues and shutdown;
+//! 2. [`Worker::wait_parked`]: block on the worker's parker (with `io`, the
+//!    reactor's `block_on` waits instead: `reactor.rs`);
+//! 3. [`Worker::transition_from_parked`]: leave the sleepers list (as a
+//!    searcher, or with work in hand), then tell the stall watcher, which
+//!    sleeps while every worker does.
+
+use super::Worker;
+use crate::{metrics::Counter, queue::Queue};
+
+impl<Q: Queue> Worker<Q> {
+    /// Parks until notified: the three steps, for a worker with nothing to
+    /// run. A re-check that finds work skips the wait.
+    pub(super) fn park(&mut self) {
+        if self.transition_to_parked() {
+            self.wait_parked();
+        }
+        self.transition_from_parked(false);
+    }
+
+    /// Registers as a sleeper and re-checks. Returns `true` if the worker
+    /// should now wait (counted as a park, after the park hook); `false` if
+    /// the re-check found work or shutdown. Either way the worker is
+    /// registered until [`Worker::transition_from_parked`].
+    pub(super) fn transition_to_parked(&mut self) -> bool {
+        let shared = &*self.shared;
+        if self.reserved {
+            shared.idle.register_reserved(self.index);
+        } else {
+            shared.idle.register(self.index, self.searching);
+            self.searching = false;
+        }
+        self.registered = true;
+        let work = if self.reserved { shared.has_high_work() } else { shared.has_work() };
+        if shared.is_closed() || work {
+            return false;
+        }
+        self.shared.count(self.index, Counter::Parks, 1);
+        self.hook(|hooks| &hooks.thread_park);
+        true
+    }
+
+    /// Blocks on this worker's parker until a notifier (or a stale token)
+    /// wakes it, then runs the unpark hook.
+    fn wait_parked(&self) {
+        self.shared.idle.park(self.index);
+        self.hook(|hooks| &hooks.thread_unpark);
+    }
+
+    /// Leaves the sleepers list. `with_work`: the worker holds tasks of its
+    /// own (dispatched to it from the I/O reactor while it waited there), so
+    /// it leaves as a worker with work in hand rather than as a searcher,
+    /// and wakes a sibling only if it holds more than its next task (see
+    /// "The I/O reactor" in `idle.rs`). Then the stall watcher learns that a
+    /// worker is up (after the list: its half of the Dekker pair in
+    /// "Sleeping", `stall.rs`).
+    pub(super) fn transition_from_parked(&mut self, with_work: bool) {
+        let idle = &self.shared.idle;
+        if self.reserved {
+            idle.unregister_reserved(self.index);
+        } else if with_work {
+            self.searching = false;
+            let stealable = self.shared.locals[self.index].stealable();
+            if idle.unregister_working(self.index) | stealable {
+                idle.notify_one();
+            }
+        } else {
+            idle.unregister(self.index);
+            self.searching = true;
+        }
+        self.registered = false;
+        self.shared.stall.worker_woke();
+    }
+}
