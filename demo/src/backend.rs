@@ -9,36 +9,35 @@
 
 use std::fmt;
 
-use clap::ValueEnum;
+use clap::{ValueEnum, builder::PossibleValue};
 use pluggable_runtime::backends;
 
-/// A queue backend, by the name `--queue` takes.
+/// A queue backend, by the name `--queue` takes: one of the facade's list
+/// ([`backends::ORDER`]), the one place a backend is added.
 ///
 /// Every backend is listed whether or not it was compiled in, so that asking
 /// for a missing one gets an error that names its feature rather than clap's
 /// "invalid value".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Backend {
-    /// `queue-flume`: a flume channel used as a non-blocking queue.
-    Flume,
-    /// `queue-crossbeam`: a crossbeam-channel unbounded channel.
-    Crossbeam,
-    /// `queue-mutex`: a `parking_lot::Mutex<VecDeque>`.
-    Mutex,
-}
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backend(&'static str);
 
 impl Backend {
     /// Every backend, in the order the default is picked from (the order of
     /// `pluggable_runtime::DefaultQueue`).
-    pub const ALL: [Backend; 3] = [Backend::Crossbeam, Backend::Mutex, Backend::Flume];
-
-    /// The name on the command line, which is also the feature's name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Backend::Flume => "flume",
-            Backend::Crossbeam => "crossbeam",
-            Backend::Mutex => "mutex",
+    pub const ALL: [Backend; backends::ORDER.len()] = {
+        let mut all = [Backend(""); backends::ORDER.len()];
+        let mut i = 0;
+        while i < all.len() {
+            all[i] = Backend(backends::ORDER[i]);
+            i += 1;
         }
+        all
+    };
+
+    /// The name on the command line, which is also the feature's name (and
+    /// its crate is `queue-{name}`).
+    pub fn name(self) -> &'static str {
+        self.0
     }
 
     /// Whether this build has the backend's feature on.
@@ -64,6 +63,17 @@ impl Backend {
                 default.ok_or(NotCompiledIn(None))
             }
         }
+    }
+}
+
+impl ValueEnum for Backend {
+    fn value_variants<'a>() -> &'a [Self] {
+        &Self::ALL
+    }
+
+    fn to_possible_value(&self) -> Option<PossibleValue> {
+        let state = if self.is_compiled_in() { "compiled in" } else { "not compiled in" };
+        Some(PossibleValue::new(self.0).help(format!("queue-{}, {state}", self.0)))
     }
 }
 
@@ -93,10 +103,14 @@ impl fmt::Display for NotCompiledIn {
                 }
                 Ok(())
             }
-            None => f.write_str(
-                "no queue backend is compiled in; enable one with `--features flume`, \
-                 `--features crossbeam`, `--features mutex` or `--features all-queues`",
-            ),
+            None => {
+                let features: Vec<_> = backends::ORDER.iter().map(|b| format!("`--features {b}`")).collect();
+                write!(
+                    f,
+                    "no queue backend is compiled in; enable one with {} or `--features all-queues`",
+                    features.join(", ")
+                )
+            }
         }
     }
 }

@@ -112,11 +112,6 @@ pub mod testing;
 #[cfg(test)]
 mod tests;
 
-/// The README's Rust examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
-
 pub use builder::{
     BuildError, Builder, HIGH_PRIORITY_WORKERS_ENV, MAX_BLOCKING_THREADS_ENV, MAX_WORKER_THREADS,
     WORKER_THREADS_ENV,

@@ -23,19 +23,64 @@
 
 use runtime_core::Queue;
 
-#[cfg(feature = "crossbeam")]
-pub use queue_crossbeam::CrossbeamQueue;
-#[cfg(feature = "flume")]
-pub use queue_flume::FlumeQueue;
-#[cfg(feature = "mutex")]
-pub use queue_mutex::MutexQueue;
+/// **The one list of queue backends**: `(feature and name, crate, type)`, in
+/// the order [`DefaultQueue`](crate::DefaultQueue) is picked from. Adding a
+/// backend is one line here, plus its feature and optional dependency in
+/// this crate's `Cargo.toml`; everything else that lists backends (this
+/// module's [`ORDER`] and [`with_backend`], [`DefaultQueue`](crate::DefaultQueue),
+/// the demo's `--queue`, the tooling's `backends` crate) is made from it.
+///
+/// `__backend_list!((callback) args...)` expands to `callback! { args...
+/// [(name, crate, Type), ...] }`. Public only so that the tooling can make
+/// its dispatch from the same list; not an API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_list {
+    (($($callback:tt)*) $($arg:tt)*) => {
+        $($callback)*! { $($arg)* [
+            ("crossbeam", queue_crossbeam, CrossbeamQueue),
+            ("mutex", queue_mutex, MutexQueue),
+            ("flume", queue_flume, FlumeQueue),
+        ] }
+    };
+}
 
-/// Every backend this crate knows, by its feature name, in the order
-/// [`DefaultQueue`](crate::DefaultQueue) is picked from.
-pub const ORDER: [&str; 3] = ["crossbeam", "mutex", "flume"];
+/// What this module defines from [`__backend_list!`]: a re-export of each
+/// enabled backend's type, [`ORDER`], `ENABLED` and [`with_backend`].
+macro_rules! define_backends {
+    ([$(($name:literal, $krate:ident, $ty:ident)),* $(,)?]) => {
+        $(
+            #[cfg(feature = $name)]
+            pub use $krate::$ty;
+        )*
 
-/// Whether each backend of [`ORDER`] is enabled in this build.
-const ENABLED: [bool; 3] = [cfg!(feature = "crossbeam"), cfg!(feature = "mutex"), cfg!(feature = "flume")];
+        /// Every backend this crate knows, by its feature name, in the order
+        /// [`DefaultQueue`](crate::DefaultQueue) is picked from.
+        pub const ORDER: [&str; [$($name),*].len()] = [$($name),*];
+
+        /// Whether each backend of [`ORDER`] is enabled in this build.
+        const ENABLED: [bool; ORDER.len()] = [$(cfg!(feature = $name)),*];
+
+        /// Calls `f` with the queue type of the backend called `name`, if this
+        /// build enables it: `None` for a backend not enabled, or an unknown
+        /// name.
+        pub fn with_backend<W: WithQueue>(name: &str, f: W) -> Option<W::Output> {
+            match name {
+                $(
+                    #[cfg(feature = $name)]
+                    $name => Some(f.call::<$krate::$ty>()),
+                )*
+                _ => {
+                    // Without any backend, `f` is never called.
+                    drop(f);
+                    None
+                }
+            }
+        }
+    };
+}
+
+crate::__backend_list!((define_backends));
 
 /// The name of the backend [`DefaultQueue`](crate::DefaultQueue) is, or
 /// `None` when this build enables no backend.
@@ -65,24 +110,6 @@ pub trait WithQueue {
 
     /// Runs with `Q` set to the chosen backend.
     fn call<Q: Queue>(self) -> Self::Output;
-}
-
-/// Calls `f` with the queue type of the backend called `name`, if this build
-/// enables it: `None` for a backend not enabled, or an unknown name.
-pub fn with_backend<W: WithQueue>(name: &str, f: W) -> Option<W::Output> {
-    match name {
-        #[cfg(feature = "flume")]
-        "flume" => Some(f.call::<queue_flume::FlumeQueue>()),
-        #[cfg(feature = "crossbeam")]
-        "crossbeam" => Some(f.call::<queue_crossbeam::CrossbeamQueue>()),
-        #[cfg(feature = "mutex")]
-        "mutex" => Some(f.call::<queue_mutex::MutexQueue>()),
-        _ => {
-            // Without any backend, `f` is never called.
-            drop(f);
-            None
-        }
-    }
 }
 
 #[cfg(test)]

@@ -34,11 +34,6 @@ struct Global {
 /// Built on first use; an `Err` holds why it could not be, for every caller.
 static GLOBAL: OnceLock<Result<Global, String>> = OnceLock::new();
 
-/// Futures of at least this many bytes are boxed before they are passed on,
-/// as `runtime_core` does in its own spawns (a large future copied through a
-/// few frames in a debug build can overflow a thread's stack).
-const LARGE_FUTURE: usize = 2048;
-
 /// The global runtime, built on first use.
 ///
 /// # Panics
@@ -102,10 +97,9 @@ where
     F::Output: Send + 'static,
     EnabledBackends<F>: HasDefaultQueue,
 {
-    if size_of::<F>() >= LARGE_FUTURE {
-        return spawn_sized::<F, _>(priority, Box::pin(future));
-    }
-    spawn_sized::<F, _>(priority, future)
+    // Boxed here if large, by runtime-core's one rule: a large future copied
+    // through a few frames in a debug build can overflow a thread's stack.
+    runtime_core::__box_if_large!(Box::pin: future => spawn_sized::<F, _>, priority)
 }
 
 /// The spawn, for a future that is small or boxed; `M` is the caller's type
@@ -117,9 +111,9 @@ where
     F::Output: Send + 'static,
     EnabledBackends<M>: HasDefaultQueue,
 {
-    match Handle::try_current() {
-        Some(current) => current.spawn_with(priority, future),
-        None => global::<DefaultQueueFor<M>>().spawn_with(priority, future),
+    match runtime_core::try_spawn_with(priority, future) {
+        Ok(task) => task,
+        Err(future) => global::<DefaultQueueFor<M>>().spawn_with(priority, future),
     }
 }
 

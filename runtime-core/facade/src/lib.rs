@@ -106,6 +106,12 @@ mod select;
 #[path = "private.rs"]
 pub mod __private;
 
+/// The README's Rust examples, every one compiled and run as a doctest of
+/// this crate (the top floor, which has every crate the README uses).
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
 pub use global::{block_on, shutdown, shutdown_timeout, spawn, spawn_blocking, spawn_with};
 pub use runtime_core::{
     BuildError, FallibleTask, HIGH_PRIORITY_WORKERS_ENV, Handle, MAX_BLOCKING_THREADS_ENV,

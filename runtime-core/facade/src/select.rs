@@ -25,26 +25,37 @@ use std::marker::PhantomData;
 
 use runtime_core::Queue;
 
-/// The queue backend that the enabled features select: the first enabled of
-/// `crossbeam`, `mutex`, `flume` (see the crate docs for why that order).
-#[cfg(feature = "crossbeam")]
-pub type DefaultQueue = queue_crossbeam::CrossbeamQueue;
+/// `DefaultQueue`: the first enabled backend of the list in `backends.rs`,
+/// one `cfg`'d alias per backend (enabled, and none before it is), or, with
+/// none enabled, the alias whose every use is the diagnostic below.
+macro_rules! define_default_queue {
+    ([$($list:tt)*]) => {
+        define_default_queue!(@ [] $($list)*);
+    };
+    (@ [$($before:literal),*] ($name:literal, $krate:ident, $ty:ident) $(, $($rest:tt)*)?) => {
+        /// The queue backend that the enabled features select: the first
+        /// enabled of `crossbeam`, `mutex`, `flume` (see the crate docs for
+        /// why that order).
+        #[cfg(all(feature = $name, not(any($(feature = $before),*))))]
+        pub type DefaultQueue = $krate::$ty;
+        define_default_queue!(@ [$($before,)* $name] $($($rest)*)?);
+    };
+    (@ [$($before:literal),*]) => {
+        /// The queue backend that the enabled features select: the first
+        /// enabled of `crossbeam`, `mutex`, `flume`. **This build enables
+        /// none**, so any use of it is a compile error that says which
+        /// feature to enable.
+        #[cfg(not(any($(feature = $before),*)))]
+        pub type DefaultQueue = <EnabledBackends as HasDefaultQueue>::Queue;
 
-/// The queue backend that the enabled features select: the first enabled of
-/// `crossbeam`, `mutex`, `flume` (see the crate docs for why that order).
-#[cfg(all(feature = "mutex", not(feature = "crossbeam")))]
-pub type DefaultQueue = queue_mutex::MutexQueue;
+        #[cfg(any($(feature = $before),*))]
+        impl<T: ?Sized> HasDefaultQueue for EnabledBackends<T> {
+            type Queue = DefaultQueue;
+        }
+    };
+}
 
-/// The queue backend that the enabled features select: the first enabled of
-/// `crossbeam`, `mutex`, `flume` (see the crate docs for why that order).
-#[cfg(all(feature = "flume", not(any(feature = "crossbeam", feature = "mutex"))))]
-pub type DefaultQueue = queue_flume::FlumeQueue;
-
-/// The queue backend that the enabled features select: the first enabled of
-/// `crossbeam`, `mutex`, `flume`. **This build enables none**, so any use of
-/// it is a compile error that says which feature to enable.
-#[cfg(not(any(feature = "flume", feature = "crossbeam", feature = "mutex")))]
-pub type DefaultQueue = <EnabledBackends as HasDefaultQueue>::Queue;
+crate::__backend_list!((define_default_queue));
 
 /// The set of backends this build enables, as a type: it implements
 /// [`HasDefaultQueue`] exactly when at least one backend feature is on.
@@ -72,11 +83,6 @@ pub struct EnabledBackends<T: ?Sized = ()>(PhantomData<T>);
 pub trait HasDefaultQueue {
     /// [`DefaultQueue`].
     type Queue: Queue;
-}
-
-#[cfg(any(feature = "flume", feature = "crossbeam", feature = "mutex"))]
-impl<T: ?Sized> HasDefaultQueue for EnabledBackends<T> {
-    type Queue = DefaultQueue;
 }
 
 /// The default queue as seen from a function generic over `T`: `DefaultQueue`,

@@ -4,8 +4,10 @@
 //!
 //! ```
 //! # #[cfg(feature = "queues")] {
-//! fn workers<Q: runtime_core::Queue>(n: usize) -> usize {
-//!     runtime_core::Runtime::<Q>::builder().worker_threads(n).build().unwrap().metrics().worker_threads
+//! use pluggable_runtime::{Queue, generic::Runtime};
+//!
+//! fn workers<Q: Queue>(n: usize) -> usize {
+//!     Runtime::<Q>::builder().worker_threads(n).build().unwrap().metrics().worker_threads
 //! }
 //! for name in backends::BACKENDS {
 //!     assert_eq!(backends::with_backend!(name, |Q| workers::<Q>(2)), Some(2));
@@ -15,22 +17,18 @@
 //! ```
 //!
 //! This is a tooling crate: the library crates never depend on it (a backend
-//! depends on `runtime-core`, never the reverse), and the demo keeps its own
-//! `Backend` enum, whose Cargo features enable the backends one by one.
+//! depends on `runtime-core`, never the reverse). Its list is the facade's
+//! (`pluggable_runtime::backends`), which the demo uses too.
 
 /// Every queue backend, by the name the tools use for it (its crate is
-/// `queue-{name}`), in the order they run them.
-pub const BACKENDS: [&str; 3] = ["flume", "crossbeam", "mutex"];
+/// `queue-{name}`), in the order they run them: the facade's list
+/// (`pluggable_runtime::backends::ORDER`), the one place a backend is added.
+pub const BACKENDS: [&str; pluggable_runtime::backends::ORDER.len()] = pluggable_runtime::backends::ORDER;
 
-/// The backend types `with_backend!` names; public only so that the macro
-/// can reach them from other crates.
-#[cfg(feature = "queues")]
+/// The facade, for the macros; public only so that they can reach it from
+/// other crates.
 #[doc(hidden)]
-pub mod __queues {
-    pub use queue_crossbeam::CrossbeamQueue;
-    pub use queue_flume::FlumeQueue;
-    pub use queue_mutex::MutexQueue;
-}
+pub use pluggable_runtime as __facade;
 
 /// `with_backend!(name, |Q| body)`: evaluates `body` with the type `Q` set
 /// to the queue backend called `name` (one of [`BACKENDS`]), giving
@@ -39,19 +37,24 @@ pub mod __queues {
 #[macro_export]
 macro_rules! with_backend {
     ($name:expr, |$queue:ident| $body:expr) => {
+        $crate::__facade::__backend_list!(($crate::__with_backend_arms)($name)($queue)($body))
+    };
+}
+
+/// The `match` of [`with_backend!`], one arm per backend of the facade's
+/// list; public only for that macro.
+#[cfg(feature = "queues")]
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __with_backend_arms {
+    (($name:expr) ($queue:ident) ($body:expr) [$(($backend:literal, $krate:ident, $ty:ident)),* $(,)?]) => {
         match $name {
-            "flume" => {
-                type $queue = $crate::__queues::FlumeQueue;
-                Some($body)
-            }
-            "crossbeam" => {
-                type $queue = $crate::__queues::CrossbeamQueue;
-                Some($body)
-            }
-            "mutex" => {
-                type $queue = $crate::__queues::MutexQueue;
-                Some($body)
-            }
+            $(
+                $backend => {
+                    type $queue = $crate::__facade::backends::$ty;
+                    Some($body)
+                }
+            )*
             _ => None,
         }
     };
