@@ -104,7 +104,23 @@ use std::task::Waker;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicUsize, Mutex, Ordering, Parker, fence};
+use crate::{
+    sleeper::{Reactor, Sleeper},
+    sync::{AtomicUsize, Mutex, Ordering, fence},
+};
+
+/// Where an idle worker waits (see the module docs).
+pub(crate) enum WaitIn {
+    /// On its parker (no reactor).
+    Parker,
+    /// In async-io's reactor, through the waker of the `block_on` its loop
+    /// runs in (feature `io`): [`Idle::set_waker`].
+    BlockOn,
+    /// In the runtime's own I/O driver when no other worker does, else on
+    /// its parker (feature `net`): see `sleeper.rs`.
+    #[cfg_attr(not(loom), allow(dead_code))]
+    Reactor(std::sync::Arc<dyn Reactor>),
+}
 
 /// # Invariants
 /// Every access to the two counters is `SeqCst`: they take part in the
@@ -123,16 +139,19 @@ pub(crate) struct Idle {
     /// Indices of registered sleepers, most recent last; each index at most
     /// once.
     sleepers: Mutex<Vec<usize>>,
-    /// One per worker; its token is sticky (see [`Parker`]).
-    parkers: Box<[CachePadded<Parker>]>,
-    /// One per worker slot: the waker of the `block_on` a worker waits in
-    /// when it drives the I/O reactor (feature `io`), used instead of its
-    /// parker while set. Set by that worker before it first registers as a
-    /// sleeper (the `sleepers` lock orders it before any notifier's read);
-    /// cleared when it exits, so that a replacement worker that later takes
-    /// the slot (`stall.rs`) starts with the parker. Cloned out of the lock
-    /// before it is woken.
-    wakers: Box<[Mutex<Option<Waker>>]>,
+    /// One per worker slot; its token is sticky (see [`Sleeper`]).
+    tokens: Box<[CachePadded<Sleeper>]>,
+    /// The reactor an idle worker waits in (feature `net`), if any.
+    reactor: Option<std::sync::Arc<dyn Reactor>>,
+    /// Feature `io` ([`WaitIn::BlockOn`]), one per worker slot: the waker of
+    /// the `block_on` a worker waits in when it drives async-io's reactor,
+    /// used instead of its token while set. Set by that worker before it
+    /// first registers as a sleeper (the `sleepers` lock orders it before any
+    /// notifier's read); cleared when it exits, so that a replacement worker
+    /// that later takes the slot (`stall.rs`) starts with the token. Cloned
+    /// out of the lock before it is woken. `None` in the other modes, so
+    /// that a wake takes no lock there.
+    wakers: Option<Box<[Mutex<Option<Waker>>]>>,
     /// Workers running at start: the searchers' cap is half of them.
     active: usize,
     /// Always `reserved_sleepers.len()`, changed only under its lock; read
@@ -143,22 +162,29 @@ pub(crate) struct Idle {
 }
 
 impl Idle {
+    /// `workers` workers waiting on their parkers.
     #[cfg(test)]
     pub(crate) fn new(workers: usize) -> Self {
-        Self::with_slots(workers, workers)
+        Self::with_slots(workers, workers, WaitIn::Parker)
     }
 
-    /// As `new`, with `slots` worker places of which `workers` run at start
-    /// (the others are spares for replacements of stalled workers).
-    pub(crate) fn with_slots(workers: usize, slots: usize) -> Self {
+    /// `slots` worker places of which `workers` run at start (the others are
+    /// spares for replacements of stalled workers), waiting as `wait` says.
+    pub(crate) fn with_slots(workers: usize, slots: usize, wait: WaitIn) -> Self {
         let slots = slots.max(workers);
+        let (reactor, wakers) = match wait {
+            WaitIn::Parker => (None, None),
+            WaitIn::BlockOn => (None, Some((0..slots).map(|_| Mutex::new(None)).collect())),
+            WaitIn::Reactor(reactor) => (Some(reactor), None),
+        };
         Self {
             active: workers,
             num_searching: CachePadded::new(AtomicUsize::new(0)),
             num_sleeping: CachePadded::new(AtomicUsize::new(0)),
             sleepers: Mutex::new(Vec::with_capacity(slots)),
-            parkers: (0..slots).map(|_| CachePadded::new(Parker::new())).collect(),
-            wakers: (0..slots).map(|_| Mutex::new(None)).collect(),
+            tokens: (0..slots).map(|_| CachePadded::new(Sleeper::new())).collect(),
+            reactor,
+            wakers,
             num_reserved_sleeping: CachePadded::new(AtomicUsize::new(0)),
             reserved_sleepers: Mutex::new(Vec::new()),
         }
@@ -332,12 +358,13 @@ impl Idle {
     /// registers as a sleeper.
     #[cfg_attr(not(feature = "io"), allow(dead_code))]
     pub(crate) fn set_waker(&self, index: usize, waker: Option<Waker>) {
-        *self.wakers[index].lock() = waker;
+        let wakers = self.wakers.as_ref().expect("set_waker needs an Idle made with WaitIn::BlockOn");
+        *wakers[index].lock() = waker;
     }
 
     /// Worker `index`'s waker, if set (cloned out of its lock).
     fn waker(&self, index: usize) -> Option<Waker> {
-        self.wakers[index].lock().clone()
+        self.wakers.as_ref()?[index].lock().clone()
     }
 
     /// Wakes worker `index`'s own `block_on` waker (feature `io`): the
@@ -351,24 +378,28 @@ impl Idle {
     }
 
     /// Wakes worker `index` from its wait: its waker if it waits in the
-    /// reactor's `block_on`, else its parker.
+    /// reactor's `block_on`, else its token (in the reactor or on its
+    /// parker, wherever it waits).
     fn unpark(&self, index: usize) {
         match self.waker(index) {
             Some(waker) => waker.wake(),
-            None => self.parkers[index].unpark(),
+            None => self.tokens[index].unpark(self.reactor.as_deref()),
         }
     }
 
-    /// Parks worker `index` until it is notified (or a stale token wakes it).
-    pub(crate) fn park(&self, index: usize) {
-        self.parkers[index].park();
+    /// Parks worker `index` until it is notified (or a stale token wakes it):
+    /// in the reactor if `in_reactor`, the runtime has one and no other
+    /// worker waits there; on its parker otherwise.
+    pub(crate) fn park(&self, index: usize, in_reactor: bool) {
+        let reactor = if in_reactor { self.reactor.as_deref() } else { None };
+        self.tokens[index].park(reactor);
     }
 
     /// Wakes every worker (shutdown): both ways, since a worker may not have
     /// set its waker yet (it then sees `closed` in its first re-check).
     pub(crate) fn unpark_all(&self) {
-        for (index, parker) in self.parkers.iter().enumerate() {
-            parker.unpark();
+        for (index, token) in self.tokens.iter().enumerate() {
+            token.unpark(self.reactor.as_deref());
             if let Some(waker) = self.waker(index) {
                 waker.wake();
             }

@@ -38,7 +38,8 @@
 //! 1. **Primitives**: `sync` (the facade that loom swaps out), `context`
 //!    (what a thread is to the runtime, as ids), `task_id`, `queue` (the
 //!    [`Queue`] trait), `lifo` (the stealable LIFO slot), `yield_queue`,
-//!    `idle` (who sleeps, who searches, whom to wake), `registry` (the
+//!    `sleeper` (a worker's wake-up token, in its parker or the I/O
+//!    reactor), `idle` (who sleeps, who searches, whom to wake), `registry` (the
 //!    live-task registry), `metrics`, `panic_policy`, `hooks`, `stall` (the
 //!    per-worker watch state the watcher reads).
 //! 2. **Per task**: `config` (checked settings), `books` (the runtime's
@@ -73,8 +74,9 @@
 //!
 //! [`async-task`]: https://docs.rs/async-task
 
-// Floor 1, primitives: each imports only `std`, its dependencies, and
-// files of this floor listed before it.
+// The floors of the crate docs. Within a floor, a file imports only from
+// the files the crate docs list before it (rustfmt sorts these lists).
+// Floor 1, primitives.
 mod context;
 mod hooks;
 mod idle;
@@ -83,6 +85,7 @@ mod metrics;
 mod panic_policy;
 mod queue;
 mod registry;
+mod sleeper;
 mod stall;
 mod sync;
 mod task_id;

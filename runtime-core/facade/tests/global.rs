@@ -32,7 +32,11 @@ fn block_on_makes_the_global_runtime_current() {
 
 #[test]
 fn inside_a_runtime_spawn_uses_that_runtime() {
-    let rt = generic::Runtime::<DefaultQueue>::builder().worker_threads(1).build().unwrap();
+    // No stall watcher: on a loaded machine a poll descheduled for longer
+    // than the threshold looks like a stall, and a replacement worker
+    // (`runtime-worker-1`) would rightly take over.
+    let rt =
+        generic::Runtime::<DefaultQueue>::builder().worker_threads(1).stall_threshold(None).build().unwrap();
     let before = rt.metrics().spawned;
     let on_worker = rt.block_on(async {
         // From inside `block_on`, and from a task of that runtime.

@@ -63,7 +63,7 @@ use crate::{
     books::Books,
     config::Config,
     hooks::Hooks,
-    idle::Idle,
+    idle::{Idle, WaitIn},
     metrics::{Counter, Metrics},
     queue::{Priority, Queue},
     stall::Stall,
@@ -111,7 +111,7 @@ impl<Q: Queue> Shared<Q> {
             books: Arc::new(Books::new(id, config, slots)),
             shared_queues: [Q::new(), Q::new()],
             locals: (0..slots).map(|_| CachePadded::new(Local::new())).collect(),
-            idle: Idle::with_slots(workers, slots),
+            idle: Idle::with_slots(workers, slots, wait_in()),
             high_queued: CachePadded::new(AtomicUsize::new(0)),
             injected: CachePadded::new(AtomicUsize::new(0)),
             drained: AtomicBool::new(false),
@@ -184,6 +184,12 @@ impl<Q: Queue> Shared<Q> {
     pub(crate) fn count(&self, index: usize, counter: Counter, n: u64) {
         self.books.stats.add_at(index, counter, n);
     }
+}
+
+/// Where this build's idle workers wait: in async-io's reactor through
+/// their loop's `block_on` (feature `io`), else on their parkers.
+fn wait_in() -> WaitIn {
+    if cfg!(all(feature = "io", not(loom))) { WaitIn::BlockOn } else { WaitIn::Parker }
 }
 
 impl<Q> fmt::Debug for Shared<Q> {

@@ -24,11 +24,11 @@ fn notify_wakes_a_sleeper_only_when_nobody_searches() {
     // Worker 1 was taken off the list and counted as searching, so a second
     // notify leaves worker 0 asleep: the searcher will find the work.
     assert!(!idle.notify_one());
-    idle.park(1); // the token is sticky: returns at once
+    idle.park(1, false); // the token is sticky: returns at once
     idle.unregister(1); // already off the list: no change
     assert!(idle.stop_searching(), "worker 1 was the only searcher");
     assert!(idle.notify_one(), "now worker 0 is woken");
-    idle.park(0);
+    idle.park(0, false);
     idle.unregister(0);
     assert!(idle.stop_searching());
 }
@@ -38,7 +38,7 @@ fn unregister_after_a_stale_wake_counts_the_worker_searching() {
     let idle = Idle::new(2);
     idle.register(0, false);
     idle.unpark_all(); // shutdown, say: nobody took worker 0 off the list
-    idle.park(0);
+    idle.park(0, false);
     idle.unregister(0);
     assert!(!idle.notify_one(), "worker 0 counts as searching now");
     assert!(idle.stop_searching());

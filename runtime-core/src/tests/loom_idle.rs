@@ -57,7 +57,7 @@ impl Model {
                 searching = true;
                 break took;
             }
-            self.idle.park(index);
+            self.idle.park(index, false);
             self.idle.unregister(index);
             searching = true;
         };

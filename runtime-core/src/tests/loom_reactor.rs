@@ -24,7 +24,7 @@ use std::{
 
 use super::model_with_bound;
 use crate::{
-    idle::Idle,
+    idle::{Idle, WaitIn},
     sync::{Arc, AtomicBool, AtomicUsize, Parker, thread},
 };
 
@@ -104,7 +104,7 @@ impl Model {
                 continue;
             }
             if index == 1 {
-                self.idle.park(index);
+                self.idle.park(index, false);
                 self.idle.unregister(index);
                 searching = true;
                 continue;
@@ -135,7 +135,7 @@ fn push_and_event_race_a_worker_waiting_in_the_reactor() {
     model_with_bound(2, || {
         let reactor = StdArc::new(FakeReactor { token: Parker::new() });
         let m = Arc::new(Model {
-            idle: Idle::new(2),
+            idle: Idle::with_slots(2, 2, WaitIn::BlockOn),
             reactor: reactor.clone(),
             shared: AtomicUsize::new(0),
             local: AtomicUsize::new(0),

@@ -40,6 +40,8 @@ mod loom_reactor;
 #[cfg(loom)]
 mod loom_registry;
 #[cfg(loom)]
+mod loom_sleeper;
+#[cfg(loom)]
 mod loom_stall;
 #[cfg(loom)]
 mod loom_yield_queue;

@@ -43,10 +43,12 @@ impl<Q: Queue> Worker<Q> {
         true
     }
 
-    /// Blocks on this worker's parker until a notifier (or a stale token)
-    /// wakes it, then runs the unpark hook.
+    /// Blocks until a notifier (or a stale token) wakes this worker: in the
+    /// runtime's I/O reactor if it has one and no other worker waits there
+    /// (never a reserved worker: what it would dispatch is `Low` work for
+    /// the others), else on its parker. Then runs the unpark hook.
     fn wait_parked(&self) {
-        self.shared.idle.park(self.index);
+        self.shared.idle.park(self.index, !self.reserved);
         self.hook(|hooks| &hooks.thread_unpark);
     }
 

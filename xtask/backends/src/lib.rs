@@ -41,6 +41,20 @@ macro_rules! with_backend {
     };
 }
 
+/// The backend crates of the facade's list, re-exported for
+/// [`with_backend!`] (a backend added to the list and not to this crate's
+/// `queues` dependencies is a compile error here).
+#[cfg(feature = "queues")]
+#[doc(hidden)]
+pub mod __queues {
+    macro_rules! reexport {
+        ([$(($name:literal, $krate:ident, $ty:ident)),* $(,)?]) => {
+            $(pub use $krate;)*
+        };
+    }
+    pluggable_runtime::__backend_list!((reexport));
+}
+
 /// The `match` of [`with_backend!`], one arm per backend of the facade's
 /// list; public only for that macro.
 #[cfg(feature = "queues")]
@@ -51,7 +65,7 @@ macro_rules! __with_backend_arms {
         match $name {
             $(
                 $backend => {
-                    type $queue = $crate::__facade::backends::$ty;
+                    type $queue = $crate::__queues::$krate::$ty;
                     Some($body)
                 }
             )*
