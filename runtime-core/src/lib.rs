@@ -30,6 +30,11 @@
 //!   (a panic in the task resumes in the awaiter), drop it to cancel.
 //! - [`spawn_blocking`]: a blocking closure runs on the runtime's pool of
 //!   blocking threads, and its `Task` is awaited like any other.
+//! - Feature `net`: the runtime's own I/O driver (`runtime_core::io`, with
+//!   `AsyncFd` for descriptors of your own) and its sockets
+//!   (`runtime_core::net`: TCP, UDP, Unix streams), registered once,
+//!   edge-triggered, with a cooperative budget per poll. Feature `hyper`:
+//!   hyper 1.x on those sockets with no adaptor (`runtime_core::hyper`).
 //!
 //! # How it schedules
 //! The design is written down next to the code that implements it, one
@@ -57,13 +62,21 @@ mod block_on;
 mod blocking;
 mod builder;
 mod context;
+#[cfg(all(feature = "net", not(loom)))]
+mod coop;
 mod handle;
 mod hooks;
+#[cfg(all(feature = "hyper", not(loom)))]
+pub mod hyper;
 mod idle;
+#[cfg(all(feature = "net", not(loom)))]
+pub mod io;
 mod lifo;
 #[cfg(all(test, loom))]
 mod loom_tests;
 mod metrics;
+#[cfg(all(feature = "net", not(loom)))]
+pub mod net;
 mod panic_policy;
 mod queue;
 mod registry;

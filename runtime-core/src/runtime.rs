@@ -128,6 +128,20 @@ impl<Q: Queue> Runtime<Q> {
                 }
             }
         }
+        // Interim (issue 20): replaced when workers wait in the driver. One
+        // thread turns the I/O driver; its wakes reach the runtime from
+        // outside (the shared queues).
+        #[cfg(all(feature = "net", not(loom)))]
+        {
+            let (io, name) = (shared.books.io.clone(), format!("{}.io", config.thread_name));
+            match thread::Builder::new().name(name.clone()).spawn(move || crate::io::run_interim_thread(io)) {
+                Ok(thread) => *shared.io_thread.lock() = Some(thread),
+                Err(error) => {
+                    drop(Runtime { shared, handle, shut_down: false });
+                    return Err(BuildError::spawn(name, error));
+                }
+            }
+        }
         Ok(Runtime { shared, handle, shut_down: false })
     }
 

@@ -153,6 +153,9 @@ pub(crate) struct Books {
     pub(crate) closer: OnceLock<Box<dyn Fn() + Send + Sync>>,
     /// The threads that run `spawn_blocking` closures (`blocking.rs`).
     pub(crate) blocking: Pool,
+    /// The runtime's I/O driver (`io/`, feature `net`).
+    #[cfg(all(feature = "net", not(loom)))]
+    pub(crate) io: crate::sync::Arc<crate::io::Driver>,
 }
 
 impl Books {
@@ -271,6 +274,10 @@ pub(crate) struct Shared<Q> {
     /// shutdown like the workers.
     pub(crate) stall: std::sync::Arc<Stall>,
     pub(crate) watcher: Mutex<Option<thread::JoinHandle<()>>>,
+    /// Interim (issue 20): replaced when workers wait in the driver. The
+    /// thread that turns the I/O driver, joined by shutdown like the watcher.
+    #[cfg(all(feature = "net", not(loom)))]
+    pub(crate) io_thread: Mutex<Option<thread::JoinHandle<()>>>,
 }
 
 impl<Q: Queue> Shared<Q> {
@@ -293,6 +300,8 @@ impl<Q: Queue> Shared<Q> {
                     config.blocking_keep_alive,
                     &config.thread_name,
                 ),
+                #[cfg(all(feature = "net", not(loom)))]
+                io: config.io.clone(),
             }),
             shared_queues: [Q::new(), Q::new()],
             locals: (0..slots).map(|_| CachePadded::new(Local::new())).collect(),
@@ -312,6 +321,8 @@ impl<Q: Queue> Shared<Q> {
                 config.on_stall.clone(),
             )),
             watcher: Mutex::new(None),
+            #[cfg(all(feature = "net", not(loom)))]
+            io_thread: Mutex::new(None),
         }
     }
 
@@ -363,6 +374,14 @@ impl<Q: Queue> Shared<Q> {
     pub(crate) fn close(&self) -> bool {
         let first = !self.closed.swap(true, Ordering::SeqCst);
         fence(Ordering::SeqCst);
+        // Every socket fails from now on and its waiters are woken (to be
+        // dropped by the drain); the unpark ends the driver's wait, so that
+        // the interim I/O thread sees the shutdown and exits.
+        #[cfg(all(feature = "net", not(loom)))]
+        {
+            self.books.io.shutdown();
+            self.books.io.unpark();
+        }
         self.stall.notify();
         self.idle.unpark_all();
         first
@@ -551,6 +570,14 @@ impl<Q: Queue> Shared<Q> {
             if let Some(watcher) = watcher.filter(|w| w.thread().id() != thread::current().id()) {
                 let _ = watcher.join();
             }
+            // Interim (issue 20): replaced when workers wait in the driver.
+            // It exits once `close` shut the driver down.
+            #[cfg(all(feature = "net", not(loom)))]
+            if let Some(io) =
+                self.io_thread.lock().take().filter(|t| t.thread().id() != thread::current().id())
+            {
+                let _ = io.join();
+            }
             let threads = std::mem::take(&mut *self.threads.lock());
             for thread in threads {
                 // A worker that died (a panicking backend) already closed the
@@ -599,6 +626,8 @@ impl<Q: Queue> Shared<Q> {
         let mut metrics = self.books.stats.snapshot();
         metrics.queued = self.queued();
         self.books.blocking.fill(&mut metrics);
+        #[cfg(all(feature = "net", not(loom)))]
+        self.books.io.fill(&mut metrics);
         metrics
     }
 

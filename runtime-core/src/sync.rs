@@ -69,6 +69,19 @@ impl<T> Mutex<T> {
             self.inner.lock().unwrap()
         }
     }
+
+    /// The lock if no other thread holds it, at once; `None` otherwise.
+    #[cfg_attr(not(all(feature = "net", not(loom))), allow(dead_code))]
+    pub(crate) fn try_lock(&self) -> Option<MutexGuard<'_, T>> {
+        #[cfg(not(loom))]
+        {
+            self.inner.try_lock()
+        }
+        #[cfg(loom)]
+        {
+            self.inner.try_lock().ok()
+        }
+    }
 }
 
 /// A condition variable paired with [`Mutex`].

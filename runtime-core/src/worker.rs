@@ -405,6 +405,10 @@ impl<Q: Queue> Worker<Q> {
         if self.watched {
             watch.begin(id);
         }
+        // Issue 20: the cooperative budget (`coop.rs`, feature `net`), a
+        // full one for each poll; restored when the guard drops.
+        #[cfg(all(feature = "net", not(loom)))]
+        let _budget = crate::coop::budget();
         self.yielded = catch_unwind(AssertUnwindSafe(|| runnable.run())).unwrap_or(false);
         if self.watched && watch.end() && watch.resume() {
             self.retire();
