@@ -142,9 +142,10 @@ fn tcp_basics<Q: Queue>() {
     });
 }
 
-/// Sockets are `Send + Sync + Unpin`, as the docs say.
+/// A compile-time check (it is never called): sockets are `Send + Sync +
+/// Unpin`, as the docs say.
 #[allow(dead_code)]
-fn assert_traits() {
+fn sockets_are_send_sync_unpin() {
     fn send_sync_unpin<T: Send + Sync + Unpin>() {}
     send_sync_unpin::<TcpStream>();
     send_sync_unpin::<TcpListener>();

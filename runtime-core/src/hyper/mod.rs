@@ -1,13 +1,13 @@
 //! hyper 1.x on this runtime with no adaptor (feature `hyper`).
 //!
 //! - [`TcpStream`](crate::net::TcpStream) and `UnixStream`, and their owned
-//!   and borrowed halves, implement [`hyper::rt::Read`](::hyper::rt::Read)
-//!   and [`hyper::rt::Write`](::hyper::rt::Write): reads go straight into
+//!   and borrowed halves, implement [`hyper::rt::Read`]
+//!   and [`hyper::rt::Write`]: reads go straight into
 //!   hyper's uninitialised buffer (socket2's `recv` into `MaybeUninit`
 //!   bytes: nothing is zeroed first), writes are vectored
 //!   (`is_write_vectored` is `true`: hyper hands headers and body to one
 //!   `writev`), and `poll_shutdown` shuts the write side down.
-//! - [`Executor`] implements [`hyper::rt::Executor`](::hyper::rt::Executor):
+//! - [`Executor`] implements [`hyper::rt::Executor`]:
 //!   what hyper spawns (HTTP/2 streams, a client connection's background
 //!   task) runs as a detached task of this runtime.
 //! - `Timer` (hyper's timers, on the runtime's own) lives in `timer.rs`,

@@ -76,6 +76,16 @@
 //! `mio::Waker`'s eventfd: the wait in progress returns, or the next one
 //! does at once (the event stays pending until a wait collects it).
 //!
+//! # Who turns it (interim)
+//! For now one thread per runtime, `"{thread_name}.io"`, loops
+//! `try_turn(None)`: the wakes it dispatches reach the runtime as wakes from
+//! outside (the shared queues, and a `notify_one` that may wake a parked
+//! worker), whatever else is enabled (with the `io` feature too, idle
+//! workers wait in async-io's reactor, not in this driver). Issue 20's next
+//! step makes idle workers wait in this driver themselves, so that events
+//! are dispatched on the worker that collected them; `try_turn` and
+//! `unpark` are the interface for it.
+//!
 //! # Shutdown
 //! `Driver::shutdown` runs when the runtime closes. Under the slab lock it
 //! refuses every later registration and collects every source; then, with

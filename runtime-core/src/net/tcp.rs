@@ -44,8 +44,9 @@ pub struct TcpListener {
 
 impl TcpListener {
     /// Binds a listener to `addr` (the first of its addresses that binds),
-    /// with `SO_REUSEADDR` on Unix and a backlog of 1024, as mio does. A
-    /// host name is resolved on the blocking pool ([`ToSocketAddrs`]).
+    /// with `SO_REUSEADDR` on Unix and a backlog of 1024, as tokio's (std and
+    /// mio use 128, which a burst of connections fills). A host name is
+    /// resolved on the blocking pool ([`ToSocketAddrs`]).
     ///
     /// # Panics
     /// When polled outside a task or `Runtime::block_on` of a runtime-core
@@ -53,7 +54,7 @@ impl TcpListener {
     pub async fn bind(addr: impl ToSocketAddrs) -> io::Result<TcpListener> {
         let mut last = None;
         for addr in resolve(&addr).await? {
-            match mio::net::TcpListener::bind(addr) {
+            match listen(addr) {
                 Ok(listener) => return Ok(TcpListener { io: PollEvented::new(listener)? }),
                 Err(error) => last = Some(error),
             }
@@ -101,6 +102,17 @@ impl TcpListener {
     pub fn into_std(self) -> io::Result<std::net::TcpListener> {
         self.io.into_inner().map(Into::into)
     }
+}
+
+/// A nonblocking listener on `addr`, built with socket2 for the backlog.
+fn listen(addr: SocketAddr) -> io::Result<mio::net::TcpListener> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::STREAM, None)?;
+    #[cfg(unix)]
+    socket.set_reuse_address(true)?;
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    socket.listen(1024)?;
+    Ok(mio::net::TcpListener::from_std(socket.into()))
 }
 
 impl fmt::Debug for TcpListener {
