@@ -3,7 +3,7 @@
 //!
 //! # A closure is a task
 //! [`spawn`] makes each closure an ordinary async-task task, with the same
-//! wrapper ([`Tracked`]: counters, panics, destructors), id and join handle
+//! wrapper ([`Tracked`](crate::task::Tracked): counters, panics, destructors), id and join handle
 //! as any spawned future. Its future calls the closure on its first poll and
 //! never returns `Pending`, so the task is scheduled exactly once (by the
 //! spawn), is never woken, and never enters the live-task registry. Its

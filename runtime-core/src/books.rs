@@ -30,6 +30,9 @@ pub(crate) struct Books {
     /// Closes the runtime (for `PanicPolicy::ShutdownRuntime`): set once the
     /// runtime's handle exists, holding it weakly.
     closer: OnceLock<Box<dyn Fn() + Send + Sync>>,
+    /// The runtime's I/O driver (`io/`, feature `net`).
+    #[cfg(all(feature = "net", not(loom)))]
+    pub(crate) io: std::sync::Arc<crate::io::Driver>,
 }
 
 impl Books {
@@ -43,6 +46,8 @@ impl Books {
             track_locations: config.track_spawn_locations && config.stall_threshold.is_some(),
             closed: AtomicBool::new(false),
             closer: OnceLock::new(),
+            #[cfg(all(feature = "net", not(loom)))]
+            io: config.io.clone(),
         }
     }
 

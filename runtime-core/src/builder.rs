@@ -41,6 +41,10 @@ enum BuildErrorKind {
     Invalid { setting: String, value: String, expected: &'static str },
     /// The OS refused to start a worker thread.
     Spawn { name: String, error: io::Error },
+    /// The OS refused the I/O driver's poller or its waker (feature `net`;
+    /// most often: out of file descriptors).
+    #[cfg_attr(not(all(feature = "net", not(loom))), allow(dead_code))]
+    Driver { error: io::Error },
 }
 
 impl BuildError {
@@ -53,6 +57,12 @@ impl BuildError {
         Self { kind: BuildErrorKind::Spawn { name, error } }
     }
 
+    /// The OS refused to create the I/O driver (feature `net`).
+    #[cfg_attr(not(all(feature = "net", not(loom))), allow(dead_code))]
+    pub(crate) fn driver(error: io::Error) -> Self {
+        Self { kind: BuildErrorKind::Driver { error } }
+    }
+
     /// The setting that was wrong (`"worker_threads"`, `"RUNTIME_WORKER_THREADS"`,
     /// `"thread_name"`, `"high_priority_workers"`, `"RUNTIME_HIGH_PRIORITY_WORKERS"`,
     /// `"max_blocking_threads"`, `"RUNTIME_MAX_BLOCKING_THREADS"`), or `None`
@@ -60,7 +70,7 @@ impl BuildError {
     pub fn setting(&self) -> Option<&str> {
         match &self.kind {
             BuildErrorKind::Invalid { setting, .. } => Some(setting),
-            BuildErrorKind::Spawn { .. } => None,
+            BuildErrorKind::Spawn { .. } | BuildErrorKind::Driver { .. } => None,
         }
     }
 }
@@ -74,6 +84,9 @@ impl fmt::Display for BuildError {
             BuildErrorKind::Spawn { name, error } => {
                 write!(f, "could not start worker thread {name:?}: {error}")
             }
+            BuildErrorKind::Driver { error } => {
+                write!(f, "could not create the runtime's I/O driver (feature `net`): {error}")
+            }
         }
     }
 }
@@ -81,7 +94,7 @@ impl fmt::Display for BuildError {
 impl std::error::Error for BuildError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &self.kind {
-            BuildErrorKind::Spawn { error, .. } => Some(error),
+            BuildErrorKind::Spawn { error, .. } | BuildErrorKind::Driver { error } => Some(error),
             BuildErrorKind::Invalid { .. } => None,
         }
     }
@@ -370,6 +383,8 @@ impl<Q: Queue> Builder<Q> {
         if self.thread_name.contains('\0') {
             return Err(BuildError::invalid("thread_name", self.thread_name, "a name without NUL bytes"));
         }
+        #[cfg(all(feature = "net", not(loom)))]
+        let io = std::sync::Arc::new(crate::io::Driver::new().map_err(BuildError::driver)?);
         Runtime::start(Config {
             workers,
             thread_name: self.thread_name,
@@ -381,6 +396,8 @@ impl<Q: Queue> Builder<Q> {
             stall_threshold: self.stall_threshold,
             on_stall: self.on_stall,
             track_spawn_locations: self.track_spawn_locations,
+            #[cfg(all(feature = "net", not(loom)))]
+            io,
         })
     }
 }

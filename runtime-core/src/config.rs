@@ -32,6 +32,9 @@ pub(crate) struct Config {
     pub(crate) on_stall: Option<StallCallback>,
     /// Remember where each task was spawned, for the stall report.
     pub(crate) track_spawn_locations: bool,
+    /// The runtime's I/O driver (feature `net`), created by `build`.
+    #[cfg(all(feature = "net", not(loom)))]
+    pub(crate) io: std::sync::Arc<crate::io::Driver>,
 }
 
 #[cfg(all(test, not(loom)))]
@@ -49,6 +52,8 @@ impl Config {
             stall_threshold: None,
             on_stall: None,
             track_spawn_locations: false,
+            #[cfg(all(feature = "net", not(loom)))]
+            io: std::sync::Arc::new(crate::io::Driver::new().expect("an I/O driver for a unit test")),
         }
     }
 }

@@ -102,14 +102,14 @@ pub(crate) enum Reactor {
 
 /// The worker hands control to the reactor: wakes scheduled on this thread
 /// until [`leave_reactor`] are readiness events it dispatches.
-#[cfg_attr(not(feature = "io"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "io", feature = "net")), allow(dead_code))]
 pub(crate) fn enter_reactor() {
     with(|c| c.reactor.set(Reactor::Inside));
 }
 
 /// The worker is back from the reactor; returns whether it dispatched any
 /// wake onto its own queues while there.
-#[cfg_attr(not(feature = "io"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "io", feature = "net")), allow(dead_code))]
 pub(crate) fn leave_reactor() -> bool {
     with(|c| c.reactor.replace(Reactor::Away) == Reactor::Dispatched).unwrap_or(false)
 }
@@ -118,7 +118,7 @@ pub(crate) fn leave_reactor() -> bool {
 /// is running tasks, otherwise where it was before this wake (`Inside` for
 /// the first wake dispatched from the reactor, `Dispatched` for later ones),
 /// and notes the dispatch.
-#[cfg_attr(not(feature = "io"), allow(dead_code))]
+#[cfg_attr(not(any(feature = "io", feature = "net")), allow(dead_code))]
 pub(crate) fn note_dispatch() -> Reactor {
     with(|c| {
         let was = c.reactor.get();

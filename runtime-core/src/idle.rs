@@ -5,7 +5,7 @@
 //! A worker is in one of three states: *working* (running tasks from its own
 //! queues), *searching* (its queues are empty; it is looking in the shared
 //! queues and stealing from siblings) or *sleeping* (registered in
-//! `sleepers`, parked on its [`Parker`]).
+//! `sleepers`, parked on its token, a [`Sleeper`]).
 //!
 //! **Pushers.** Whoever makes work visible to other workers (a push to a
 //! shared queue, or to a local queue that siblings may steal from) first
@@ -33,7 +33,7 @@
 //! worker going to sleep therefore always runs. If the re-check finds work, the
 //! worker unregisters itself ([`Idle::unregister`]) and searches again.
 //!
-//! **Waking.** [`Parker`]'s token is sticky, so an unpark that lands between
+//! **Waking.** [`Sleeper`]'s token is sticky, so an unpark that lands between
 //! the re-check and the park is not lost. After `park` returns the worker
 //! calls `unregister`: if a notifier already removed it, it is searching (the
 //! notifier counted it); if it is still listed (a stale token from an earlier
@@ -56,7 +56,7 @@
 //! every worker checks `closed` after registering as a sleeper and after
 //! waking, so none sleeps through it.
 //!
-//! # The I/O reactor (feature `io`)
+//! # The I/O reactor (feature `io`, without `net`)
 //!
 //! With the `io` feature a worker runs its whole loop inside one long-lived
 //! `async_io::block_on` (`worker.rs`), and "park" means: return `Pending` to
@@ -67,7 +67,7 @@
 //!
 //! **Who sleeps and who wakes is unchanged.** A worker registers as a sleeper,
 //! fences, re-checks, and only then returns `Pending`, exactly as above. The
-//! one difference is the wake-up: instead of a [`Parker`], each such worker
+//! one difference is the wake-up: instead of its token, each such worker
 //! hands [`Idle::set_waker`] the `block_on`'s waker before it first
 //! registers, and [`Idle`] wakes that waker where it would unpark the
 //! parker. async-io's waker is a sticky token too (a wake before the thread
@@ -98,7 +98,39 @@
 //! calls `notify_one` so that a sleeping sibling can steal half: a batch of
 //! events spreads over the workers without waking anyone for a single one.
 //! Without the `io` feature none of this exists: `set_waker` is never
-//! called, and workers park on their [`Parker`].
+//! called, and workers park on their tokens.
+//!
+//! # The I/O driver (feature `net`)
+//!
+//! With `net` the runtime has its own driver (`io/`), and an idle worker
+//! waits *in it*: "park" means [`Idle::park`] with `in_reactor`, which
+//! waits in the driver if no other worker does (its turn is a try-lock),
+//! else on the worker's parker. Who sleeps and who wakes is again
+//! unchanged; what differs is only where the wait is, and [`Sleeper`]
+//! (`sleeper.rs`) makes a wake reach the worker there: a write to the
+//! driver's eventfd if it waits in the driver, a condvar notification if
+//! on its parker, the sticky token either way (its protocol, and the loom
+//! model `tests/loom_sleeper.rs`). A push while nobody sleeps costs what it
+//! did before.
+//!
+//! A worker waits in the driver marked as inside the reactor
+//! (`context::enter_reactor`), so the wakes the driver dispatches on its
+//! thread go to its own queues with no `notify_one`, exactly as above;
+//! back from the wait it leaves the sleepers list with work in hand
+//! ([`Idle::unregister_working`]) and wakes a sibling only if it holds more
+//! than its next task. While every worker is busy nobody waits in the
+//! driver, so each busy worker polls it without waiting now and then
+//! (`worker/driver.rs`), and right after a task spent its whole
+//! cooperative budget. Reserved workers never wait in the driver.
+//!
+//! # Which reactor
+//!
+//! With both `io` and `net`, idle workers wait in the runtime's own driver,
+//! and async-io's types are served by async-io's own reactor thread (as
+//! without `io`): a thread can wait in one poller only, and the native
+//! sockets are the ones registered once, edge-triggered, at one read and
+//! one write per request, where async-io re-arms a oneshot registration
+//! per wait. BENCHMARKS.md measures both stacks side by side.
 
 use std::task::Waker;
 
@@ -343,7 +375,6 @@ impl Idle {
     /// it off already (counting it as searching) and it was the last
     /// searcher: the caller must then `notify_one`, as a searcher that found
     /// work does. See "The I/O reactor" in the module docs.
-    #[cfg_attr(not(feature = "io"), allow(dead_code))]
     pub(crate) fn unregister_working(&self, index: usize) -> bool {
         let mut sleepers = self.sleepers.lock();
         if take_off(&mut sleepers, &self.num_sleeping, index) {
@@ -356,7 +387,7 @@ impl Idle {
     /// From now on, waking worker `index` wakes `waker` instead of unparking
     /// its parker (feature `io`). Call once, before the worker first
     /// registers as a sleeper.
-    #[cfg_attr(not(feature = "io"), allow(dead_code))]
+    #[cfg_attr(not(all(feature = "io", not(feature = "net"))), allow(dead_code))]
     pub(crate) fn set_waker(&self, index: usize, waker: Option<Waker>) {
         let wakers = self.wakers.as_ref().expect("set_waker needs an Idle made with WaitIn::BlockOn");
         *wakers[index].lock() = waker;
@@ -370,7 +401,7 @@ impl Idle {
     /// Wakes worker `index`'s own `block_on` waker (feature `io`): the
     /// worker dispatched a wake onto its own queues from the reactor and must
     /// come back to run it. Leaves the sleepers list alone.
-    #[cfg(feature = "io")]
+    #[cfg(any(feature = "io", feature = "net"))]
     pub(crate) fn wake_worker(&self, index: usize) {
         if let Some(waker) = self.waker(index) {
             waker.wake();

@@ -30,6 +30,11 @@
 //!   (a panic in the task resumes in the awaiter), drop it to cancel.
 //! - [`spawn_blocking`]: a blocking closure runs on the runtime's pool of
 //!   blocking threads, and its `Task` is awaited like any other.
+//! - Feature `net`: the runtime's own I/O driver (`runtime_core::io`, with
+//!   `AsyncFd` for descriptors of your own) and its sockets
+//!   (`runtime_core::net`: TCP, UDP, Unix streams), registered once,
+//!   edge-triggered, with a cooperative budget per poll. Feature `hyper`:
+//!   hyper 1.x on those sockets with no adaptor (`runtime_core::hyper`).
 //!
 //! # How it is built: floors
 //! The crate reads bottom to top: each file imports only from the floors
@@ -78,8 +83,12 @@
 // the files the crate docs list before it (rustfmt sorts these lists).
 // Floor 1, primitives.
 mod context;
+#[cfg(all(feature = "net", not(loom)))]
+mod coop;
 mod hooks;
 mod idle;
+#[cfg(all(feature = "net", not(loom)))]
+pub mod io;
 mod lifo;
 mod metrics;
 mod panic_policy;
@@ -109,6 +118,12 @@ mod builder;
 mod runtime;
 mod task_group;
 mod yield_now;
+// The public types of the I/O driver (feature `net`; `io::AsyncFd` is on
+// this floor too, the rest of `io/` on the first) and hyper's glue.
+#[cfg(all(feature = "hyper", not(loom)))]
+pub mod hyper;
+#[cfg(all(feature = "net", not(loom)))]
+pub mod net;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -76,6 +76,22 @@ pub struct Metrics {
     pub blocking_threads: usize,
     /// `spawn_blocking` closures waiting for a blocking thread right now.
     pub blocking_queued: usize,
+    /// Sources (sockets, `AsyncFd`s) registered with the runtime's own I/O
+    /// driver so far (feature `net`; 0 without it): one `epoll_ctl(ADD)`
+    /// each. A registration is never modified afterwards.
+    pub io_registered: u64,
+    /// Sources deregistered so far (dropped, or turned back into std types):
+    /// one `epoll_ctl(DEL)` each.
+    pub io_deregistered: u64,
+    /// Readiness events the driver dispatched to registered sources.
+    pub io_ready_events: u64,
+    /// Operations on the driver's sources whose syscall returned
+    /// `WouldBlock` (each clears that direction's readiness). A stream read
+    /// that comes back short clears the readiness without that syscall, so
+    /// a keep-alive connection's reads add nothing here in steady state; a
+    /// read that filled its buffer exactly, an accept or a receive that
+    /// found nothing left, a write into a full buffer do.
+    pub io_would_block: u64,
 }
 
 /// One counter of a [`Row`].
@@ -188,6 +204,10 @@ impl Stats {
             queued: 0,
             blocking_threads: 0,
             blocking_queued: 0,
+            io_registered: 0,
+            io_deregistered: 0,
+            io_ready_events: 0,
+            io_would_block: 0,
         }
     }
 }

@@ -72,7 +72,7 @@ const ID_BLOCK: u64 = 1024;
 /// A task's id: unique within the process, cheap to copy and compare.
 ///
 /// From [`Task::id`](crate::Task::id) for a spawned task, or
-/// [`task_id`](crate::task_id) inside the running task; shown in the task's
+/// [`task_id`](crate::task_id()) inside the running task; shown in the task's
 /// `Debug` output and given to the panic policy.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TaskId(NonZeroU64);

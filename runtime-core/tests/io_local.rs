@@ -2,7 +2,11 @@
 //! run the woken task. Alone in its own test binary: async-io's reactor is
 //! one per process, and another runtime's worker in the same process could
 //! dispatch this runtime's events (correctly, but not locally).
-#![cfg(all(feature = "io", not(miri), not(loom)))]
+//!
+//! Not with `net` too: then idle workers wait in the runtime's own driver,
+//! and async-io's own thread dispatches its events (see "Which reactor" in
+//! `src/idle.rs`).
+#![cfg(all(feature = "io", not(feature = "net"), not(miri), not(loom)))]
 
 use std::{
     future::Future,

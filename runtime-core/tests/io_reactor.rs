@@ -7,7 +7,11 @@
 //! async-io's reactor is one per process, so another runtime's worker, or
 //! another test's, could hold it and dispatch this runtime's events
 //! (correctly, but not locally).
-#![cfg(all(feature = "io", target_os = "linux", not(miri), not(loom)))]
+//!
+//! Not with `net` too: then idle workers wait in the runtime's own driver,
+//! and async-io's own thread dispatches its events (see "Which reactor" in
+//! `src/idle.rs`).
+#![cfg(all(feature = "io", not(feature = "net"), target_os = "linux", not(miri), not(loom)))]
 
 mod io_common;
 

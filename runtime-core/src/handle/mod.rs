@@ -255,6 +255,22 @@ pub(crate) fn current_scheduler(priority: Priority) -> Option<SchedulerRef> {
     CURRENT.try_with(|c| c.borrow().as_ref().map(|h| h.scheduler(priority).clone())).ok().flatten()
 }
 
+/// The driver of the runtime this thread runs a task or a `block_on` of.
+///
+/// # Panics
+/// Outside a runtime, saying so.
+#[track_caller]
+#[cfg(all(feature = "net", not(loom)))]
+pub(crate) fn current_driver() -> std::sync::Arc<crate::io::Driver> {
+    match CURRENT.try_with(|c| c.borrow().as_ref().map(|h| h.books().io.clone())).ok().flatten() {
+        Some(driver) => driver,
+        None => panic!(
+            "runtime_core's sockets and AsyncFd must be created from a task or inside \
+             Runtime::block_on of a runtime-core runtime (built with the feature `net`)"
+        ),
+    }
+}
+
 /// Makes `handle` current until the guard drops, which restores the
 /// previous one.
 pub(crate) fn enter_current(handle: Handle) -> CurrentGuard {

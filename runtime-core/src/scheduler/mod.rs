@@ -111,7 +111,7 @@ impl<Q: Queue> Shared<Q> {
             books: Arc::new(Books::new(id, config, slots)),
             shared_queues: [Q::new(), Q::new()],
             locals: (0..slots).map(|_| CachePadded::new(Local::new())).collect(),
-            idle: Idle::with_slots(workers, slots, wait_in()),
+            idle: Idle::with_slots(workers, slots, wait_in(config)),
             high_queued: CachePadded::new(AtomicUsize::new(0)),
             injected: CachePadded::new(AtomicUsize::new(0)),
             drained: AtomicBool::new(false),
@@ -149,6 +149,11 @@ impl<Q: Queue> Shared<Q> {
     pub(crate) fn close(&self) -> bool {
         let first = self.books.set_closed();
         fence(Ordering::SeqCst);
+        // Every socket fails from now on and its waiters are woken (to be
+        // dropped by the drain). A worker waiting in the driver is woken by
+        // `unpark_all` below, like any other.
+        #[cfg(all(feature = "net", not(loom)))]
+        self.books.io.shutdown();
         self.stall.notify();
         self.idle.unpark_all();
         first
@@ -177,6 +182,8 @@ impl<Q: Queue> Shared<Q> {
     pub(crate) fn metrics(&self) -> Metrics {
         let mut metrics = self.books.stats.snapshot();
         metrics.queued = self.queued();
+        #[cfg(all(feature = "net", not(loom)))]
+        self.books.io.fill(&mut metrics);
         metrics
     }
 
@@ -186,9 +193,15 @@ impl<Q: Queue> Shared<Q> {
     }
 }
 
-/// Where this build's idle workers wait: in async-io's reactor through
-/// their loop's `block_on` (feature `io`), else on their parkers.
-fn wait_in() -> WaitIn {
+/// Where this build's idle workers wait: in the runtime's own I/O driver
+/// (feature `net`, which wins over `io`: see "Which reactor" in `idle.rs`),
+/// in async-io's reactor through their loop's `block_on` (feature `io`),
+/// else on their parkers.
+#[cfg_attr(not(all(feature = "net", not(loom))), allow(unused_variables))]
+fn wait_in(config: &Config) -> WaitIn {
+    #[cfg(all(feature = "net", not(loom)))]
+    return WaitIn::Reactor(config.io.clone());
+    #[allow(unreachable_code)]
     if cfg!(all(feature = "io", not(loom))) { WaitIn::BlockOn } else { WaitIn::Parker }
 }
 

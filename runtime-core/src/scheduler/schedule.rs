@@ -3,7 +3,7 @@
 //! stalled worker's tasks. The rules are in the module docs of
 //! `scheduler/`: "Queues" and "Who notifies".
 
-#[cfg(feature = "io")]
+#[cfg(any(feature = "io", feature = "net"))]
 use crate::{context, sync::fence};
 use crate::{
     metrics::Counter,
@@ -64,7 +64,7 @@ impl<Q: Queue> Shared<Q> {
                     },
                     (Priority::High, _) => local.push(Priority::High, runnable),
                 }
-                #[cfg(feature = "io")]
+                #[cfg(any(feature = "io", feature = "net"))]
                 if self.dispatched(index) {
                     return;
                 }
@@ -87,7 +87,7 @@ impl<Q: Queue> Shared<Q> {
     /// run the task, without waking anyone else, and returns `true` (see
     /// "The I/O reactor" in `idle.rs`). Returns `false` if the worker is
     /// running tasks: the caller notifies as after any push.
-    #[cfg(feature = "io")]
+    #[cfg(any(feature = "io", feature = "net"))]
     fn dispatched(&self, index: usize) -> bool {
         let first = match context::note_dispatch() {
             context::Reactor::Away => return false,

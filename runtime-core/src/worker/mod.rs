@@ -1,17 +1,17 @@
 //! The worker loop: find a task, run it, and sleep only when there is none.
 //!
 //! Each turn a worker looks, in order:
-//! 1. every [`FAIRNESS_INTERVAL`] turns, and right after a task yielded if
+//! 1. every `FAIRNESS_INTERVAL` turns, and right after a task yielded if
 //!    work was spawned from outside since it last looked, moves its fair
-//!    share of each shared queue (at least one task, at most [`MAX_BATCH`]) to
+//!    share of each shared queue (at least one task, at most `MAX_BATCH`) to
 //!    the back of its local queue, so that a worker busy with its own tasks
 //!    (say, tasks that keep yielding) still makes progress on work spawned
 //!    from outside; appending rather than running them first keeps tasks
 //!    spawned from one thread in spawn order. (A yield is a task saying
 //!    "let others run"; with polls that stall, 61 turns can be a long time);
 //! 2. `High` work, if the `high_queued` hint says there is any, unless
-//!    [`HIGH_STREAK`] `High` tasks ran in a row and a `Low` task is waiting;
-//! 3. its LIFO slot (at most [`LIFO_STREAK`] times in a row, so two tasks
+//!    `HIGH_STREAK` `High` tasks ran in a row and a `Low` task is waiting;
+//! 3. its LIFO slot (at most `LIFO_STREAK` times in a row, so two tasks
 //!    waking each other cannot starve the local queue), its local `Low`
 //!    queue, then a batch from the shared `Low` queue;
 //! 4. otherwise it *searches* (see `idle.rs`): a few rounds of stealing
@@ -68,10 +68,19 @@ use crate::{
     task_id::enter_task,
 };
 
+#[cfg(all(feature = "net", not(loom)))]
+mod driver;
 mod next;
 mod park;
-#[cfg(all(feature = "io", not(loom)))]
+#[cfg(all(feature = "io", not(feature = "net"), not(loom)))]
 mod reactor;
+
+/// A busy worker lets the reactor be polled (without waiting) at most this
+/// often, checked every `FAIRNESS_INTERVAL` tasks, so that events reach a
+/// runtime whose workers never run dry, at the cost of one `epoll_wait` per
+/// interval per worker (features `io` and `net`).
+#[cfg(all(any(feature = "io", feature = "net"), not(loom)))]
+const REACTOR_INTERVAL: std::time::Duration = std::time::Duration::from_micros(200);
 
 struct Worker<Q> {
     shared: Arc<Shared<Q>>,
@@ -93,15 +102,21 @@ struct Worker<Q> {
     /// shared queues.
     injected_seen: usize,
     rng: u32,
-    /// Feature `io`: the worker returned `Pending` to the reactor's
-    /// `block_on` to wait (registered as a sleeper), not just to poll it.
-    #[cfg(feature = "io")]
+    /// Feature `io` (without `net`): the worker returned `Pending` to the
+    /// reactor's `block_on` to wait (registered as a sleeper), not just to
+    /// poll it.
+    #[cfg(all(feature = "io", not(feature = "net"), not(loom)))]
     waiting: bool,
-    /// Feature `io`: when the worker last came back from the reactor.
-    #[cfg(all(feature = "io", not(loom)))]
+    /// Features `io` or `net`: when the worker last came back from the
+    /// reactor (waited there, or polled it).
+    #[cfg(all(any(feature = "io", feature = "net"), not(loom)))]
     reactor_seen: std::time::Instant,
-    /// Feature `io`: `Idle` has this worker's `block_on` waker.
-    #[cfg(feature = "io")]
+    /// Feature `net`: the last poll spent its whole cooperative budget; the
+    /// worker polls the I/O driver before it runs anything else.
+    #[cfg(all(feature = "net", not(loom)))]
+    budget_spent: bool,
+    /// Feature `io` (without `net`): `Idle` has this worker's `block_on` waker.
+    #[cfg(all(feature = "io", not(feature = "net"), not(loom)))]
     waker_set: bool,
     /// Stalls are watched: publish each poll (`stall.rs`).
     watched: bool,
@@ -124,9 +139,9 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle
     if worker.reserved {
         worker.run_reserved_loop();
     } else {
-        #[cfg(all(feature = "io", not(loom)))]
+        #[cfg(all(feature = "io", not(feature = "net"), not(loom)))]
         async_io::block_on(std::future::poll_fn(|cx| worker.poll_loop(cx)));
-        #[cfg(not(all(feature = "io", not(loom))))]
+        #[cfg(not(all(feature = "io", not(feature = "net"), not(loom))))]
         worker.run_loop();
     }
     // A normal exit only: not while unwinding (see `hooks.rs`).
@@ -168,7 +183,7 @@ impl<Q> Drop for Worker<Q> {
     /// unwinds mid-loop (a panicking backend); harmless after a normal exit
     /// (it leaves the loop counted as a searcher, and the runtime is closed).
     fn drop(&mut self) {
-        #[cfg(feature = "io")]
+        #[cfg(all(feature = "io", not(feature = "net"), not(loom)))]
         if self.waker_set {
             self.shared.idle.set_waker(self.index, None);
         }
@@ -204,11 +219,13 @@ impl<Q: Queue> Worker<Q> {
             yield_wait: 0,
             registered: false,
             injected_seen: 0,
-            #[cfg(feature = "io")]
+            #[cfg(all(feature = "io", not(feature = "net"), not(loom)))]
             waiting: false,
-            #[cfg(all(feature = "io", not(loom)))]
+            #[cfg(all(any(feature = "io", feature = "net"), not(loom)))]
             reactor_seen: std::time::Instant::now(),
-            #[cfg(feature = "io")]
+            #[cfg(all(feature = "net", not(loom)))]
+            budget_spent: false,
+            #[cfg(all(feature = "io", not(feature = "net"), not(loom)))]
             waker_set: false,
             retired: false,
         }
@@ -231,11 +248,15 @@ impl<Q: Queue> Worker<Q> {
         }
     }
 
-    #[cfg_attr(all(feature = "io", not(loom)), allow(dead_code))]
+    #[cfg_attr(all(feature = "io", not(feature = "net"), not(loom)), allow(dead_code))]
     fn run_loop(&mut self) {
         while !self.shared.is_closed() && !self.retired {
             match self.next_task().or_else(|| self.search()) {
-                Some((runnable, priority)) => self.run_task(runnable, priority),
+                Some((runnable, priority)) => {
+                    self.run_task(runnable, priority);
+                    #[cfg(all(feature = "net", not(loom)))]
+                    self.poll_driver_if_due();
+                }
                 None => self.park(),
             }
         }
@@ -276,7 +297,16 @@ impl<Q: Queue> Worker<Q> {
         if self.watched {
             watch.begin(id);
         }
+        // The cooperative budget (`coop.rs`, feature `net`): a full one for
+        // each poll, restored when the guard drops.
+        #[cfg(all(feature = "net", not(loom)))]
+        let budget = crate::coop::budget();
         self.yielded = catch_unwind(AssertUnwindSafe(|| runnable.run())).unwrap_or(false);
+        #[cfg(all(feature = "net", not(loom)))]
+        {
+            self.budget_spent = budget.exhausted();
+            drop(budget);
+        }
         if self.watched && watch.end() && watch.resume() {
             self.retire();
         }

@@ -9,16 +9,17 @@
 //!    sleeps while every worker does.
 
 use super::Worker;
-use crate::{metrics::Counter, queue::Queue};
+use crate::{context, metrics::Counter, queue::Queue};
 
 impl<Q: Queue> Worker<Q> {
     /// Parks until notified: the three steps, for a worker with nothing to
     /// run. A re-check that finds work skips the wait.
     pub(super) fn park(&mut self) {
+        let mut with_work = false;
         if self.transition_to_parked() {
-            self.wait_parked();
+            with_work = self.wait_parked();
         }
-        self.transition_from_parked(false);
+        self.transition_from_parked(with_work);
     }
 
     /// Registers as a sleeper and re-checks. Returns `true` if the worker
@@ -46,10 +47,18 @@ impl<Q: Queue> Worker<Q> {
     /// Blocks until a notifier (or a stale token) wakes this worker: in the
     /// runtime's I/O reactor if it has one and no other worker waits there
     /// (never a reserved worker: what it would dispatch is `Low` work for
-    /// the others), else on its parker. Then runs the unpark hook.
-    fn wait_parked(&self) {
+    /// the others), else on its parker. Then runs the unpark hook. Returns
+    /// whether the wait dispatched I/O wakes onto this worker's own queues
+    /// (it then holds work, and leaves the sleepers list as a worker that
+    /// has some: see "The I/O driver" in `idle.rs`).
+    fn wait_parked(&self) -> bool {
+        // Wakes the driver dispatches on this thread while it waits there
+        // go to its own queues, without a `notify_one`.
+        context::enter_reactor();
         self.shared.idle.park(self.index, !self.reserved);
+        let dispatched = context::leave_reactor() && self.shared.locals[self.index].has_work();
         self.hook(|hooks| &hooks.thread_unpark);
+        dispatched
     }
 
     /// Leaves the sleepers list. `with_work`: the worker holds tasks of its

@@ -1,21 +1,15 @@
-//! Feature `io`: the worker loop as the future that one long-lived
+//! Feature `io` (without `net`, whose own driver wins: `driver.rs`): the worker loop as the future that one long-lived
 //! `async_io::block_on` polls, so that an idle worker waits in async-io's
 //! reactor and readiness events are dispatched on it. The protocol is
 //! "The I/O reactor" in `idle.rs`.
 
 use std::{
     task::{Context, Poll},
-    time::{Duration, Instant},
+    time::Instant,
 };
 
-use super::{Worker, next::FAIRNESS_INTERVAL};
+use super::{REACTOR_INTERVAL, Worker, next::FAIRNESS_INTERVAL};
 use crate::{context, queue::Queue};
-
-/// A busy worker lets the reactor be polled (without waiting) at most this
-/// often, checked every [`FAIRNESS_INTERVAL`] tasks, so that events reach a
-/// runtime whose workers never run dry, at the cost of one `epoll_wait`
-/// per interval per worker.
-const REACTOR_INTERVAL: Duration = Duration::from_micros(200);
 
 impl<Q: Queue> Worker<Q> {
     /// Returns `Pending` to wait (registered as a sleeper, after the
