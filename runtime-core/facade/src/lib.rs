@@ -36,13 +36,18 @@
 //! a name chosen at run time into a type.
 //!
 //! # Sockets and timers
-//! The default feature `io` turns on runtime-core's `io`: the workers drive
-//! async-io's reactor, so `async-io` / `async-net` sockets and
-//! `async_io::Timer` (and what is built on them: hyper through a small
-//! adaptor, async-tungstenite, ...) have their events dispatched on the
-//! worker that runs the woken task. Keep it when you turn default features
-//! off (`features = ["crossbeam", "io"]`) unless your tasks never touch
-//! async-io; without it async-io's own thread delivers every event.
+//! The default feature `net` gives the runtime its own I/O driver, and its
+//! types: [`net`] (TCP, UDP, Unix sockets, `futures-io` streams), [`io`]
+//! (`AsyncFd` for descriptors of your own). Idle workers wait in the
+//! driver, and what it dispatches runs on the worker that collected it; a
+//! socket is registered once, edge-triggered, so a request costs one read
+//! and one write. The feature `hyper` adds [`hyper`](mod@hyper): hyper 1.x
+//! served and called on those sockets with no adaptor. Keep `net` when you
+//! turn default features off (`features = ["crossbeam", "net"]`).
+//!
+//! `async-io` / `async-net` types work too, on async-io's own reactor
+//! thread; without `net`, the feature `io` has the workers drive async-io's
+//! reactor instead.
 //!
 //! # The generic API
 //! [`generic::Runtime<Q>`] and [`generic::Builder<Q>`] take any [`Queue`],
@@ -119,6 +124,18 @@ pub use runtime_core::{
     TaskGroup, TaskId, TaskMetadata, WORKER_THREADS_ENV, task_id, yield_now,
 };
 pub use select::{DefaultQueue, EnabledBackends, HasDefaultQueue};
+
+/// hyper 1.x on this runtime's sockets: runtime-core's `hyper` (feature `hyper`).
+#[cfg(feature = "hyper")]
+pub use runtime_core::hyper;
+/// The runtime's own I/O driver, for descriptors of your own: runtime-core's
+/// `io` (feature `net`).
+#[cfg(feature = "net")]
+pub use runtime_core::io;
+/// TCP, UDP and Unix sockets on the runtime's own I/O driver: runtime-core's
+/// `net` (feature `net`).
+#[cfg(feature = "net")]
+pub use runtime_core::net;
 
 /// Builds a runtime for `async fn main` and `block_on`s its body.
 ///
