@@ -124,6 +124,8 @@ mod yield_now;
 pub mod hyper;
 #[cfg(all(feature = "net", not(loom)))]
 pub mod net;
+#[cfg(all(feature = "net", not(loom)))]
+pub mod time;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -92,6 +92,10 @@ pub struct Metrics {
     /// read that filled its buffer exactly, an accept or a receive that
     /// found nothing left, a write into a full buffer do.
     pub io_would_block: u64,
+    /// Timers registered with the runtime right now (feature `net`; always
+    /// 0 without it): each `runtime_core::time::Sleep` polled before its
+    /// deadline holds one until it resolves or is dropped.
+    pub timers: usize,
 }
 
 /// One counter of a [`Row`].
@@ -208,6 +212,7 @@ impl Stats {
             io_deregistered: 0,
             io_ready_events: 0,
             io_would_block: 0,
+            timers: 0,
         }
     }
 }

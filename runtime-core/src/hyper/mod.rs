@@ -10,10 +10,9 @@
 //! - [`Executor`] implements [`hyper::rt::Executor`]:
 //!   what hyper spawns (HTTP/2 streams, a client connection's background
 //!   task) runs as a detached task of this runtime.
-//! - `Timer` (hyper's timers, on the runtime's own) lives in `timer.rs`,
-//!   written with `runtime_core::time`; it is declared here as
-//!   `mod timer; pub use timer::Timer;` once that module exists (issue 20:
-//!   the timers land apart from the driver).
+//! - [`Timer`] implements [`hyper::rt::Timer`] on the runtime's own timers
+//!   ([`crate::time`]): hyper's timeouts (`header_read_timeout`, keep-alive
+//!   timers) with `http1::Builder::new().timer(Timer::default())`.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -58,6 +57,10 @@ use std::{
 };
 
 use crate::Handle;
+
+mod timer;
+
+pub use timer::Timer;
 
 /// Spawns what hyper hands it as a detached task: on the runtime given to
 /// [`Executor::on`], else on the current one (the runtime of the task or

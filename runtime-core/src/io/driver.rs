@@ -6,12 +6,13 @@ use std::{
     io,
     panic::{AssertUnwindSafe, catch_unwind},
     task::Waker,
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use slab::Slab;
 
 use super::{ready::Ready, scheduled_io::ScheduledIo};
+use crate::time::Timers;
 use crate::{
     metrics::Metrics,
     sleeper::Reactor,
@@ -37,7 +38,11 @@ pub(crate) struct Driver {
     turn: Mutex<Turn>,
     /// For (de)registrations, which never wait for the turn.
     registry: mio::Registry,
-    waker: mio::Waker,
+    /// Ends a wait (`unpark`); shared with the timers, whose `unpark` it is.
+    waker: Arc<mio::Waker>,
+    /// The runtime's timers (`time/timers.rs`): the thread holding the turn
+    /// waits at most until the next one is due, and fires them.
+    timers: Arc<Timers>,
     sources: Mutex<Sources>,
     stats: Stats,
 }
@@ -85,7 +90,12 @@ impl Driver {
     pub(crate) fn new() -> io::Result<Self> {
         let poll = mio::Poll::new()?;
         let registry = poll.registry().try_clone()?;
-        let waker = mio::Waker::new(poll.registry(), mio::Token(WAKE_TOKEN))?;
+        let waker = Arc::new(mio::Waker::new(poll.registry(), mio::Token(WAKE_TOKEN))?);
+        let timers = Arc::new(Timers::new(Box::new({
+            let waker = waker.clone();
+            // As `unpark`: fails only if the eventfd cannot be reset.
+            move || drop(waker.wake())
+        })));
         Ok(Self {
             turn: Mutex::new(Turn {
                 poll,
@@ -95,6 +105,7 @@ impl Driver {
             }),
             registry,
             waker,
+            timers,
             sources: Mutex::new(Sources { slab: Slab::new(), generation: 0, shut_down: false }),
             stats: Stats::default(),
         })
@@ -113,6 +124,12 @@ impl Driver {
     /// collect, release the turn, wake. Returns how many wakers it woke.
     fn turn(&self, mut guard: MutexGuard<'_, Turn>, timeout: Option<Duration>) -> usize {
         let turn = &mut *guard;
+        // No longer than until the next timer is due (and recorded so, for a
+        // timer registered meanwhile: `time/timers.rs`).
+        let timeout = match (timeout, self.timers.before_wait(Instant::now())) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         match turn.poll.poll(&mut turn.events, timeout) {
             Ok(()) => {}
             // A signal ended the wait: a turn with no events.
@@ -142,9 +159,11 @@ impl Driver {
             io.take_wakers(Some(*ready), &mut turn.wakers);
         }
         let (mut batch, mut wakers) = (std::mem::take(&mut turn.batch), std::mem::take(&mut turn.wakers));
+        // While still holding the turn: the next holder records its own wait.
+        self.timers.forget_wait();
         drop(guard);
         self.stats.ready_events.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        let woken = wakers.len();
+        let woken = wakers.len() + self.timers.fire_due(Instant::now());
         wake_all(&mut wakers);
         // The last reference to a source may be one of these: dropped with
         // no lock held.
@@ -171,6 +190,8 @@ impl Driver {
     /// operations return an error that says the runtime shut down) and its
     /// wakers woken; registrations fail from now on. Idempotent.
     pub(crate) fn shutdown(&self) {
+        // Every pending timer too: woken, and void from now on.
+        self.timers.shutdown();
         let sources: Vec<Arc<ScheduledIo>> = {
             let mut sources = self.sources.lock();
             if sources.shut_down {
@@ -186,6 +207,11 @@ impl Driver {
         }
         wake_all(&mut wakers);
         drop(sources);
+    }
+
+    /// The runtime's timers.
+    pub(crate) fn timers(&self) -> &Arc<Timers> {
+        &self.timers
     }
 
     /// Registers `source` for both directions, edge-triggered, once: its
@@ -256,6 +282,7 @@ impl Driver {
         metrics.io_deregistered = self.stats.deregistered.load(Ordering::Relaxed);
         metrics.io_ready_events = self.stats.ready_events.load(Ordering::Relaxed);
         metrics.io_would_block = self.stats.would_block.load(Ordering::Relaxed);
+        metrics.timers = self.timers.len();
     }
 }
 

@@ -76,15 +76,16 @@
 //! `mio::Waker`'s eventfd: the wait in progress returns, or the next one
 //! does at once (the event stays pending until a wait collects it).
 //!
-//! # Who turns it (interim)
-//! For now one thread per runtime, `"{thread_name}.io"`, loops
-//! `try_turn(None)`: the wakes it dispatches reach the runtime as wakes from
-//! outside (the shared queues, and a `notify_one` that may wake a parked
-//! worker), whatever else is enabled (with the `io` feature too, idle
-//! workers wait in async-io's reactor, not in this driver). Issue 20's next
-//! step makes idle workers wait in this driver themselves, so that events
-//! are dispatched on the worker that collected them; `try_turn` and
-//! `unpark` are the interface for it.
+//! # Who turns it
+//! The workers do (`worker/driver.rs`, and `idle.rs` under "The I/O driver
+//! (feature net)"): an idle worker waits in the driver instead of on its
+//! condvar, and a busy worker polls it without waiting every 61 ticks (at
+//! most every 200 µs) and after a poll that spent its whole cooperative
+//! budget. Only one thread holds the turn at a time (`try_turn`); the others
+//! park as usual. Events are dispatched on the worker that collected them,
+//! into its own queues. The same wait also ends when the earliest timer is
+//! due (`time/timers.rs`): the turn asks the timers how long it may wait,
+//! and fires those that are due once it has let go of the turn.
 //!
 //! # Shutdown
 //! `Driver::shutdown` runs when the runtime closes. Under the slab lock it
