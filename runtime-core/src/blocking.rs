@@ -323,8 +323,10 @@ fn run_thread(handle: Handle) {
 }
 
 /// Runs one blocking task. The task wrapper counts a panic of the closure
-/// and async-task hands it to the awaiter; this catch only keeps the thread
-/// alive if something outside the closure panics (an output's destructor).
+/// and async-task hands it to the awaiter, and it contains a panic of the
+/// output's destructor when nobody takes the output (`task.rs`, `Output`);
+/// this catch is a second line, so that nothing the task wrapper misses can
+/// kill a pool thread with its count still held.
 fn run(runnable: Runnable) {
     let _task = enter_task(runnable.metadata().id());
     let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));

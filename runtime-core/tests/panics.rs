@@ -33,6 +33,7 @@ common::per_backend!(
     destructor_panic_after_completion_reaches_the_awaiter,
     poll_panic_wins_over_destructor_panic,
     cancel_of_a_panicked_task_resumes_the_panic,
+    detached_output_panicking_in_drop_is_contained,
     worker_death_closes_the_runtime,
 );
 
@@ -151,6 +152,45 @@ fn cancel_of_a_panicked_task_resumes_the_panic<Q: Queue>() {
         let done = rt.spawn(async { 3 });
         wait_until("the task completed", || done.is_finished());
         assert_eq!(rt.block_on(done.cancel()), Some(3));
+    });
+}
+
+/// A detached task (and a detached blocking closure) whose *output* panics
+/// in `Drop`: nobody awaits it, so async-task drops the output inside
+/// `Runnable::run` under its abort-on-panic guard, unless the task wrapper
+/// hands the output over inside a guard of its own. Before it did, each
+/// `detach()` here aborted the test binary (SIGABRT). Now the panic is
+/// contained and counted in `drop_panics`, also when the output is dropped
+/// by `detach()` itself (the task finished first) or with a dropped `Task`.
+fn detached_output_panicking_in_drop_is_contained<Q: Queue>() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("an output that panics in drop");
+        }
+    }
+    within(20, "outputs that panic in drop", || {
+        let rt = runtime::<Q>(2);
+        rt.spawn(async { PanicOnDrop }).detach();
+        wait_until("the task's output was dropped", || rt.metrics().drop_panics == 1);
+        rt.spawn_blocking(|| PanicOnDrop).detach();
+        wait_until("the closure's output was dropped", || rt.metrics().drop_panics == 2);
+        // Finished before its handle lets go: `detach` and `drop` drop the
+        // output on this thread.
+        let finished = rt.spawn(async { PanicOnDrop });
+        wait_until("the task finished", || finished.is_finished());
+        finished.detach();
+        let finished = rt.spawn_blocking(|| PanicOnDrop);
+        wait_until("the closure finished", || finished.is_finished());
+        drop(finished);
+        let m = rt.metrics();
+        assert_eq!((m.drop_panics, m.completed, m.panicked), (4, 4, 0), "{m:?}");
+        assert_eq!(rt.block_on(rt.spawn(async { 5 })), 5, "the runtime carries on");
+        // An awaited output is the awaiter's: its drop panics there.
+        let output = rt.block_on(rt.spawn(async { PanicOnDrop }));
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(output)));
+        assert!(dropped.is_err(), "the awaiter owns the output, panic and all");
+        assert_eq!(rt.metrics().drop_panics, 4);
     });
 }
 
