@@ -36,9 +36,11 @@
 //! backend that breaks its contract (task panics, destructors included, are
 //! caught). A dying worker leaves the idle protocol's counts as they would be
 //! had it parked (it stops searching, and leaves the sleepers list), then
-//! closes the runtime: a runtime never runs on silently short-handed, nor
-//! drains itself while still open. Spawns are then refused and every pending
-//! `Task` reports cancellation, the backend's panic message is on stderr,
+//! closes the runtime (the workers' side and the blocking pool, as every
+//! close does: `Handle::close`): a runtime never runs on silently
+//! short-handed, nor drains itself while still open. Spawns are then refused
+//! and every pending `Task` reports cancellation (blocking closures not yet
+//! started too), the backend's panic message is on stderr,
 //! and `Handle::is_shutdown` says `true`. The last worker out drains inside
 //! `catch_unwind`, since a backend that panicked once may panic again while
 //! the thread is already unwinding.
@@ -143,8 +145,9 @@ impl<Q: Queue> Drop for ExitGuard<Q> {
     fn drop(&mut self) {
         let dying = thread::panicking();
         if dying {
-            // Never a half-state: see the module docs.
-            self.shared.close();
+            // Never a half-state: see the module docs. The handle's close,
+            // so that the blocking pool closes too.
+            self.handle.close();
         }
         if self.shared.exit.count_down() {
             // The last worker out: nothing can push to a local queue any
