@@ -151,6 +151,7 @@ impl<T: Send + 'static> TaskGroup<T> {
 
     /// Spawns a `Low`-priority task into the group, on `handle`'s runtime:
     /// from anywhere, inside a runtime or not.
+    #[track_caller]
     pub fn spawn_on<F>(&mut self, handle: &Handle, future: F)
     where
         F: Future<Output = T> + Send + 'static,

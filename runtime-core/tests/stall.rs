@@ -488,7 +488,21 @@ fn watcher_sleeps_while_idle<Q: Queue>() {
     assert_eq!(reports.lock().unwrap().len(), 2);
 }
 
+/// `TaskGroup::spawn_on` reports the caller's location (`#[track_caller]`),
+/// as `TaskGroup::spawn` and `Handle::spawn` do: it used to name
+/// `task_group.rs`.
+fn task_group_spawn_on_tracks_the_caller<Q: Queue>() {
+    let (rt, reports) = runtime::<Q>(1);
+    let mut group = runtime_core::TaskGroup::new();
+    group.spawn_on(&rt.handle(), async { std::thread::sleep(Duration::from_millis(200)) });
+    wait_until("the stall is reported", || !reports.lock().unwrap().is_empty());
+    rt.block_on(async { while group.join_next().await.is_some() {} });
+    let location = reports.lock().unwrap()[0].spawned_at.expect("tracked location");
+    assert!(location.file().ends_with("stall.rs"), "spawned at {location}");
+}
+
 common::per_backend!(
+    task_group_spawn_on_tracks_the_caller,
     one_blocked_worker_stalls_nothing,
     both_workers_stalled,
     high_stream_beside_a_stalled_worker,
