@@ -90,7 +90,11 @@ impl Handle {
             let _ = watcher.join();
         }
         let workers = std::mem::take(&mut *threads.workers.lock());
-        for worker in workers {
+        // Nor a worker its own thread: the last worker out drains, and a
+        // future it drops there may own this runtime and shut it down. It
+        // exits on its own once its drain is done.
+        let me = thread::current().id();
+        for worker in workers.into_iter().filter(|w| w.thread().id() != me) {
             // A worker that died (a panicking backend) already closed the
             // runtime and said why on stderr; shutdown does not turn that
             // into a second panic here.

@@ -255,9 +255,16 @@ impl<Q: Queue> Worker<Q> {
 
     fn run_task(&mut self, runnable: Runnable, priority: Priority) {
         if self.shared.is_closed() {
-            // Taken just before shutdown: never polled after it. Dropped
-            // here, on the worker, with no lock held.
-            drop(runnable);
+            // Taken just before shutdown: never polled after it, and not
+            // dropped here either but put back for the drain, which runs
+            // once this thread is no longer a worker (the last worker out,
+            // or the thread that shuts down). A future's destructor may
+            // drop a runtime it owns, whose shutdown waits only off a
+            // worker thread (`handle/shutdown.rs`). After the final drain
+            // (`shutdown_timeout` gave up on this worker) the push drops it
+            // right here instead.
+            self.shared.shared_queue(priority).push(runnable);
+            self.shared.notify_after_push();
             return;
         }
         if self.searching {
