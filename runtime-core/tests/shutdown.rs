@@ -23,7 +23,7 @@ use runtime_core::{
 
 mod common;
 
-common::per_backend!(runtime_dropped_inside_a_drain_is_finished);
+common::per_backend!(runtime_dropped_inside_a_drain_is_finished, drop_after_a_timed_shutdown_gave_up);
 
 fn runtime(workers: usize) -> Runtime<MutexQueue> {
     Runtime::builder().worker_threads(workers).build().unwrap()
@@ -379,6 +379,40 @@ fn runtime_dropped_inside_a_drain_is_finished<Q: Queue>() {
             );
             assert_eq!(threads_named(&prefix), 0, "round {round}: B's workers exited when drop(A) returned");
         }
+    });
+}
+
+/// `Handle::shutdown_timeout` gives up on a worker stuck in its poll; the
+/// runtime's drop afterwards does not wait for that worker either (it used
+/// to wait without limit): it drains what it can and returns. The stuck
+/// poll's future is dropped by its worker once the poll returns.
+fn drop_after_a_timed_shutdown_gave_up<Q: Queue>() {
+    within(20, "drop after a timed shutdown gave up", || {
+        let rt = Runtime::<Q>::builder().worker_threads(1).build().unwrap();
+        let handle = rt.handle();
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counter = DropCounter(drops.clone());
+        rt.spawn(async move {
+            let _counter = counter;
+            started_tx.send(()).unwrap();
+            let _ = stuck.recv_timeout(Duration::from_secs(20));
+            std::future::pending::<()>().await
+        })
+        .detach();
+        started.recv().unwrap();
+        handle.shutdown_timeout(Duration::from_millis(20));
+        assert!(handle.is_shutdown());
+        let dropping = Instant::now();
+        drop(rt);
+        let took = dropping.elapsed();
+        assert!(took < Duration::from_secs(5), "drop waited {took:?} for the stuck worker");
+        assert_eq!(drops.load(Ordering::SeqCst), 0, "the stuck poll still holds its future");
+        release.send(()).unwrap();
+        wait_until("the worker dropped the future once its poll returned", || {
+            drops.load(Ordering::SeqCst) == 1
+        });
     });
 }
 

@@ -32,7 +32,7 @@ use crate::{
     metrics::Metrics,
     queue::{Priority, Queue, Runnable},
     scheduler::Shared,
-    sync::{Arc, Mutex, thread},
+    sync::{Arc, AtomicBool, Mutex, Ordering, thread},
 };
 
 mod shutdown;
@@ -138,6 +138,21 @@ struct Inner {
 pub(crate) struct Threads {
     pub(crate) workers: Mutex<Vec<thread::JoinHandle<()>>>,
     pub(crate) watcher: Mutex<Option<thread::JoinHandle<()>>>,
+    /// Set when a timed shutdown gave up waiting for the workers: the
+    /// runtime's drop then does not wait for them either (`runtime.rs`).
+    gave_up: AtomicBool,
+}
+
+impl Threads {
+    /// A timed shutdown gave up waiting for the workers.
+    pub(crate) fn give_up(&self) {
+        self.gave_up.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a timed shutdown gave up waiting for the workers.
+    pub(crate) fn gave_up(&self) -> bool {
+        self.gave_up.load(Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for Handle {

@@ -48,6 +48,9 @@ impl Handle {
     /// Like [`Handle::shutdown`], waiting at most `timeout` for the workers:
     /// what it guarantees when it gives up is what
     /// [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) says.
+    /// Once it has given up, dropping the `Runtime` does not wait for the
+    /// workers still running either (it drains what it can and returns);
+    /// a later [`Handle::shutdown`] waits for them without limit, as asked.
     pub fn shutdown_timeout(&self, timeout: Duration) {
         self.shutdown_within(Some(timeout));
     }
@@ -69,6 +72,8 @@ impl Handle {
         let shared = self.any();
         if shared.wait_for_workers(timeout) {
             self.join_threads();
+        } else {
+            self.threads().give_up();
         }
         // Otherwise the timeout passed and the threads stay detached. The
         // drain is idempotent: the last worker out drains too. Workers still
