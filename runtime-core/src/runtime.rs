@@ -93,7 +93,7 @@ impl<Q: Queue> Runtime<Q> {
             let (worker_shared, worker_handle) = (shared.clone(), handle.clone());
             let spawned = thread::Builder::new()
                 .name(name.clone())
-                .spawn(move || worker::run(worker_shared, index, worker_handle));
+                .spawn(move || worker::run(worker_shared, index, worker_handle, None));
             match spawned {
                 Ok(thread) => handle.threads().workers.lock().push(thread),
                 Err(error) => {

@@ -488,6 +488,59 @@ fn watcher_sleeps_while_idle<Q: Queue>() {
     assert_eq!(reports.lock().unwrap().len(), 2);
 }
 
+/// A stalled poll on a 1-worker runtime with the given thread name prefix:
+/// the blocker records the name of the thread it ran on and sleeps 200 ms
+/// (four thresholds); returns once a probe spawned meanwhile has run (a
+/// replacement took over) and the blocker has finished.
+fn stall_once<Q: Queue>(rt: &Runtime<Q>) -> String {
+    let name = Arc::new(Mutex::new(None));
+    let named = name.clone();
+    let blocker = rt.spawn(async move {
+        *named.lock().unwrap() = Some(thread_name());
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    wait_until("the blocker holds the worker", || name.lock().unwrap().is_some());
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let probe = rt.spawn(timed(&latencies));
+    wait_until("the probe runs beside the stalled worker", || !latencies.lock().unwrap().is_empty());
+    rt.block_on(async {
+        blocker.await;
+        probe.await;
+    });
+    name.lock().unwrap().take().unwrap()
+}
+
+/// `StallInfo::worker` and the thread names promise that a replacement's
+/// index is at or above the worker count. With 1 worker and four stalls in
+/// a row, each on the worker that replaced the last stalled one: the first
+/// is worker 0, every later one a spare (1 or 2), never 0 again. A retiring
+/// worker used to free its own slot for the next replacement, so the names
+/// went -0, -1, -0, -1.
+fn replacements_take_spare_indexes<Q: Queue>() {
+    let prefix = unique_prefix("spare");
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let seen = reports.clone();
+    let rt = Runtime::<Q>::builder()
+        .worker_threads(1)
+        .thread_name(prefix.clone())
+        .stall_threshold(Some(THRESHOLD))
+        .on_stall(move |info| seen.lock().unwrap().push(info.worker))
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..4).map(|_| stall_once(&rt)).collect();
+    wait_until("four stalls reported", || reports.lock().unwrap().len() == 4);
+    let workers = reports.lock().unwrap().clone();
+    assert_eq!(workers[0], 0, "the first stall is the original worker's: {workers:?}");
+    assert!(workers[1..].iter().all(|&w| w == 1 || w == 2), "replacements are spares 1 and 2: {workers:?}");
+    assert_eq!(names[0], format!("{prefix}-0"), "{names:?}");
+    for (name, worker) in names.iter().zip(&workers) {
+        assert_eq!(*name, format!("{prefix}-{worker}"), "the thread's name is its index: {names:?}");
+    }
+    for pair in workers.windows(2) {
+        assert_ne!(pair[0], pair[1], "each stall is on the replacement of the one before: {workers:?}");
+    }
+}
+
 /// `TaskGroup::spawn_on` reports the caller's location (`#[track_caller]`),
 /// as `TaskGroup::spawn` and `Handle::spawn` do: it used to name
 /// `task_group.rs`.
@@ -579,6 +632,7 @@ fn stalls_after_a_timer_wake_are_seen<Q: Queue>() {
 
 common::per_backend!(
     stalls_after_a_timer_wake_are_seen,
+    replacements_take_spare_indexes,
     task_group_spawn_on_tracks_the_caller,
     one_blocked_worker_stalls_nothing,
     both_workers_stalled,

@@ -65,7 +65,7 @@ use crate::{
     metrics::Counter,
     queue::{Priority, Queue, Runnable},
     scheduler::Shared,
-    stall::enter_watch,
+    stall::{Replacement, enter_watch},
     sync::{Arc, Ordering},
     task_id::enter_task,
 };
@@ -112,12 +112,25 @@ struct Worker<Q> {
     retired: bool,
 }
 
-/// The body of worker thread `index`.
-pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle) {
+/// The body of worker thread `index`; a replacement of a stalled worker
+/// (`replaces`) first takes over from it, or exits at once if that worker
+/// carried on (`stall.rs`, "Threads", step 3).
+pub(crate) fn run<Q: Queue>(
+    shared: Arc<Shared<Q>>,
+    index: usize,
+    handle: Handle,
+    replaces: Option<Replacement>,
+) {
     // Declared first, so dropped last: counts the worker out even if the
     // loop unwinds (a panicking `Queue` backend), so that shutdown never
     // waits for a worker that is gone.
     let _exit = ExitGuard { shared: shared.clone(), handle: handle.clone() };
+    if let Some(replacement) = replaces {
+        if !shared.stall.take_over(&replacement) {
+            shared.stall.release(replacement);
+            return;
+        }
+    }
     let _current = enter_current(handle);
     let _worker = context::enter_worker(shared.books.id, index);
     let _watch = shared.books.track_locations.then(|| enter_watch(shared.stall.clone(), index));
@@ -149,21 +162,43 @@ impl<Q: Queue> Drop for ExitGuard<Q> {
             // so that the blocking pool closes too.
             self.handle.close();
         }
-        if self.shared.exit.count_down() {
-            // The last worker out: nothing can push to a local queue any
-            // more. The runtime is current, so that destructors the drain
-            // runs may still spawn (and get cancelled tasks).
-            let _current = enter_current(self.handle.clone());
-            if dying {
-                // A second panic while unwinding would abort the process.
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.shared.drain(0))) {
-                    crate::panic_policy::drop_payload(payload);
-                }
-            } else {
-                self.shared.drain(0);
+        count_out(&self.shared, &self.handle, dying);
+    }
+}
+
+/// Counts a worker out on the exit latch (or a replacement whose thread
+/// never started: `watcher.rs`); the last one out drains. `dying`: the
+/// thread is unwinding. The last one out while the runtime is open would
+/// be a bug of this crate's ("Threads" in `stall.rs` rules it out): it then
+/// closes the runtime and drains, so that nothing waits forever, and panics
+/// with a message that says what broke.
+pub(crate) fn count_out<Q: Queue>(shared: &Shared<Q>, handle: &Handle, dying: bool) {
+    if !shared.exit.count_down() {
+        return;
+    }
+    let open = !shared.is_closed();
+    if open {
+        handle.close();
+    }
+    {
+        // The last one out: nothing can push to a local queue any more. The
+        // runtime is current, so that destructors the drain runs may still
+        // spawn (and get cancelled tasks).
+        let _current = enter_current(handle.clone());
+        if dying {
+            // A second panic while unwinding would abort the process.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| shared.drain(0))) {
+                crate::panic_policy::drop_payload(payload);
             }
+        } else {
+            shared.drain(0);
         }
     }
+    assert!(
+        !open,
+        "runtime-core bug: the last worker thread exited while the runtime was open (the stall \
+         replacement protocol must rule this out); the runtime has been closed"
+    );
 }
 
 impl<Q> Drop for Worker<Q> {
@@ -175,15 +210,17 @@ impl<Q> Drop for Worker<Q> {
         if self.waker_set {
             self.shared.idle.set_waker(self.index, None);
         }
-        if self.retired {
-            self.shared.stall.free_slot(self.index);
-        }
         if self.reserved {
             if self.registered {
                 self.shared.idle.unregister_reserved(self.index);
             }
         } else if self.searching || self.registered {
             self.shared.idle.abandon(self.index, self.searching);
+        }
+        // Last: from here on nothing of this worker's uses its slot, which
+        // a later replacement may take (a spare, once its worker retired).
+        if self.retired {
+            self.shared.stall.free_slot(self.index);
         }
     }
 }
@@ -249,7 +286,7 @@ impl<Q: Queue> Worker<Q> {
     /// others, and leave the loop. Its slot is freed when it drops.
     fn retire(&mut self) {
         self.retired = true;
-        self.shared.stall.live.fetch_sub(1, Ordering::SeqCst);
+        self.shared.stall.retire();
         self.shared.hand_off(self.index);
     }
 
