@@ -10,7 +10,7 @@
 use std::{sync::atomic::Ordering, time::Instant};
 
 use crate::{
-    handle::Handle,
+    handle::{Handle, Threads},
     metrics::Counter,
     queue::Queue,
     scheduler::Shared,
@@ -127,7 +127,16 @@ fn replace<Q: Queue>(shared: &Arc<Shared<Q>>, handle: &Handle, stalled: usize, s
         .name(format!("{thread_name}-{}", replacement.slot))
         .spawn(move || crate::worker::run(worker_shared, replacement.slot, worker_handle, Some(replacement)));
     match spawned {
-        Ok(thread) => threads.push(thread),
+        Ok(thread) => {
+            // Retired workers' threads that have exited are joined here, as
+            // the replacements come, not only at shutdown (`handle/mod.rs`).
+            let finished = Threads::take_finished(&mut threads);
+            threads.push(thread);
+            drop(threads);
+            for thread in finished {
+                let _ = thread.join();
+            }
+        }
         Err(_) => {
             // No thread, nothing committed: the stalled worker carries on
             // when its poll returns, and the next look tries again.
