@@ -142,7 +142,9 @@ impl Pool {
         keep_alive: Duration,
         thread_name: &str,
     ) -> Self {
-        debug_assert!(max_threads >= 1, "the builder checks max_blocking_threads");
+        // The builder refuses 0 with an error; a pool without threads would
+        // strand every closure.
+        assert!(max_threads >= 1, "runtime-core bug: a blocking pool of 0 threads (the builder checks)");
         Self {
             state: Mutex::new(State::default()),
             work: Condvar::new(),

@@ -353,7 +353,9 @@ impl State {
 
     fn registered(key: Key) -> Self {
         let state = State(key.raw());
-        debug_assert!(state.key().is_some(), "a registry key is neither LIVE nor DONE");
+        // The registry never hands out these two values; if it did, the task
+        // would be taken for never parked, or for finished.
+        assert!(state.key().is_some(), "runtime-core bug: a registry key is LIVE or DONE");
         state
     }
 
