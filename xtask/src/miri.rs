@@ -200,7 +200,8 @@ mod tests {
         // BACKENDS is the facade's order: crossbeam, mutex, flume.
         assert_eq!([conformance_queue(0), other_tests_backend(0)], ["tiny", "flume"]);
         assert_eq!([conformance_queue(1), other_tests_backend(1)], ["crossbeam", "mutex"]);
-        let mut covered: Vec<_> = (0..2).flat_map(|s| [conformance_queue(s), other_tests_backend(s)]).collect();
+        let mut covered: Vec<_> =
+            (0..2).flat_map(|s| [conformance_queue(s), other_tests_backend(s)]).collect();
         covered.sort_unstable();
         let mut every: Vec<_> = BACKENDS.iter().copied().chain([TINY]).collect();
         every.sort_unstable();
