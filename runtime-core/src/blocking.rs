@@ -45,8 +45,10 @@
 //! started, and condvars notified after it is released.
 //!
 //! # Shutdown: close, then drain
-//! The runtime's shutdown calls [`Pool::close`] right after it closes the
-//! runtime (so from then on spawns are refused and get cancelled tasks).
+//! Every close of the runtime closes the pool ([`Pool::close`], through
+//! `Handle::close`): shutdown's, `PanicPolicy::ShutdownRuntime`'s and a
+//! dying worker's, right after the workers' side (so from then on spawns
+//! are refused and get cancelled tasks).
 //! Under the lock it sets `closed` and takes the queue; after unlocking it
 //! wakes every idle thread (each finds the queue empty and `closed` set, and
 //! exits) and drops the runnables it took, with the runtime current: those
@@ -65,6 +67,22 @@
 //!   socket hangs the dropping thread for good. Here such a closure costs a
 //!   thread, never a hang; `shutdown_timeout` waits for closures that will
 //!   finish.
+//!
+//! # What is promised, as tested (`tests/blocking.rs` unless said)
+//! - Never more than `max_blocking_threads` closures run at once; the rest
+//!   wait in the queue (`Metrics::blocking_queued`), and threads exit after
+//!   `blocking_keep_alive` idle.
+//! - A closure's panic resumes in its awaiter and is counted in
+//!   `Metrics::panicked`; the output of a detached closure that panics when
+//!   dropped is contained and counted in `Metrics::drop_panics`
+//!   (`tests/panics.rs`). Neither kills a pool thread or the process.
+//! - Dropping a queued closure's `Task` cancels the closure.
+//! - After any close (shutdown, `PanicPolicy::ShutdownRuntime`
+//!   (`tests/panic_policy.rs`), a dying worker (`tests/panics.rs`)), a
+//!   closure that had not started never runs and its `Task` yields `None`;
+//!   a spawn is cancelled at once; a running closure finishes on its thread.
+//! - `shutdown_timeout` waits for running closures within its deadline and
+//!   gives up on one that blocks; dropping the runtime does not wait.
 //!
 //! A pool thread holds a `Handle` while it lives, so the runtime's shared
 //! state outlives its `Runtime` until the last detached closure returns.

@@ -94,7 +94,32 @@
 //! CPU): it sets `asleep`, then re-checks that every live worker is
 //! registered as a sleeper (a `SeqCst` Dekker pair with a worker that wakes:
 //! the idle protocol takes it off the sleepers list, then it reads `asleep`
-//! and wakes the watcher). Shutdown wakes it too, and it exits.
+//! and wakes the watcher). Shutdown wakes it too, and it exits. A worker
+//! wakes it after it has left the sleepers list, on every path back from a
+//! wait (`worker/park.rs`, `transition_from_parked`), so the watcher never
+//! sleeps through a poll that starts right after the runtime was idle.
+//!
+//! # What is promised, as tested
+//! - A poll that the watcher sees running twice a threshold apart is counted
+//!   once in `Metrics::stalls` and reported once to `on_stall`, with the
+//!   task's id and, if tracked, the caller's spawn location (`spawn`,
+//!   `Handle::spawn`, `TaskGroup::spawn_on`, ...). The watcher sees every
+//!   poll that runs long enough while its own thread gets the CPU; a poll
+//!   on a machine too loaded to schedule the watcher can end unseen
+//!   (`tests/stall.rs`, where a stalled poll waits for its own report).
+//! - Tasks queued on a stalled worker (its LIFO slot, local and yield
+//!   queues), and tasks spawned while every worker is stalled, start within
+//!   the threshold plus 100 ms (`tests/stall.rs`).
+//! - A replacement has an index at or above the worker count; the threads
+//!   never outnumber twice the worker count; the runtime is never left
+//!   without a worker, nor drained, while open, also when the OS refuses
+//!   replacement threads (`tests/stall_threads.rs`, the loom models in
+//!   `src/tests/loom_stall.rs`).
+//! - A worker that stepped aside is joined by the time the next replacement
+//!   starts: 200 stalls grow the process's mappings by fewer than 20
+//!   (`tests/stall_threads.rs`).
+//! - The watcher uses no CPU while the runtime is idle, and a panicking
+//!   `on_stall` is contained and counted in `Metrics::hook_panics`.
 
 use std::{cell::RefCell, fmt, panic::Location, sync::Arc, time::Duration};
 

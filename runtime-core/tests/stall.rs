@@ -541,6 +541,57 @@ fn replacements_take_spare_indexes<Q: Queue>() {
     }
 }
 
+/// How many of this process's threads are named `"{prefix}-…"`.
+fn threads_named(prefix: &str) -> usize {
+    let prefix = format!("{prefix}-");
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .filter(|comm| comm.starts_with(&prefix))
+        .count()
+}
+
+/// Replacements stop at twice the worker count: with 1 worker, a task that
+/// blocks 500 ms, and a second one that blocks 500 ms on the replacement
+/// that took over, every worker is stalled again, but no third thread
+/// starts: a task spawned then runs only once one of the two returns.
+fn replacements_are_capped_at_twice_the_workers<Q: Queue>() {
+    let prefix = unique_prefix("cap");
+    let rt = Runtime::<Q>::builder()
+        .worker_threads(1)
+        .thread_name(prefix.clone())
+        .stall_threshold(Some(THRESHOLD))
+        .build()
+        .unwrap();
+    let returned = Arc::new(AtomicUsize::new(0));
+    let running = Arc::new(AtomicUsize::new(0));
+    let blocker = || {
+        let (running, returned) = (running.clone(), returned.clone());
+        async move {
+            running.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(500));
+            returned.fetch_add(1, Ordering::SeqCst);
+            thread_name()
+        }
+    };
+    let first = rt.spawn(blocker());
+    wait_until("the first blocker holds the worker", || running.load(Ordering::SeqCst) == 1);
+    let second = rt.spawn(blocker());
+    wait_until("the second blocker holds the replacement", || running.load(Ordering::SeqCst) == 2);
+    // Four thresholds with both stalled: the watcher would have started a
+    // third thread by now.
+    std::thread::sleep(4 * THRESHOLD);
+    let ran_after = {
+        let returned = returned.clone();
+        rt.spawn(async move { returned.load(Ordering::SeqCst) })
+    };
+    assert_eq!(threads_named(&prefix), 2, "two worker threads while both are stalled");
+    let (first_on, second_on) = (rt.block_on(first), rt.block_on(second));
+    assert_ne!(first_on, second_on);
+    assert!(rt.block_on(ran_after) >= 1, "a task ran on a third thread while both workers were stalled");
+}
+
 /// `TaskGroup::spawn_on` reports the caller's location (`#[track_caller]`),
 /// as `TaskGroup::spawn` and `Handle::spawn` do: it used to name
 /// `task_group.rs`.
@@ -631,6 +682,7 @@ fn stalls_after_a_timer_wake_are_seen<Q: Queue>() {
 }
 
 common::per_backend!(
+    replacements_are_capped_at_twice_the_workers,
     stalls_after_a_timer_wake_are_seen,
     replacements_take_spare_indexes,
     task_group_spawn_on_tracks_the_caller,
