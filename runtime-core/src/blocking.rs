@@ -45,8 +45,10 @@
 //! started, and condvars notified after it is released.
 //!
 //! # Shutdown: close, then drain
-//! The runtime's shutdown calls [`Pool::close`] right after it closes the
-//! runtime (so from then on spawns are refused and get cancelled tasks).
+//! Every close of the runtime closes the pool ([`Pool::close`], through
+//! `Handle::close`): shutdown's, `PanicPolicy::ShutdownRuntime`'s and a
+//! dying worker's, right after the workers' side (so from then on spawns
+//! are refused and get cancelled tasks).
 //! Under the lock it sets `closed` and takes the queue; after unlocking it
 //! wakes every idle thread (each finds the queue empty and `closed` set, and
 //! exits) and drops the runnables it took, with the runtime current: those
@@ -65,6 +67,22 @@
 //!   socket hangs the dropping thread for good. Here such a closure costs a
 //!   thread, never a hang; `shutdown_timeout` waits for closures that will
 //!   finish.
+//!
+//! # What is promised, as tested (`tests/blocking.rs` unless said)
+//! - Never more than `max_blocking_threads` closures run at once; the rest
+//!   wait in the queue (`Metrics::blocking_queued`), and threads exit after
+//!   `blocking_keep_alive` idle.
+//! - A closure's panic resumes in its awaiter and is counted in
+//!   `Metrics::panicked`; the output of a detached closure that panics when
+//!   dropped is contained and counted in `Metrics::drop_panics`
+//!   (`tests/panics.rs`). Neither kills a pool thread or the process.
+//! - Dropping a queued closure's `Task` cancels the closure.
+//! - After any close (shutdown, `PanicPolicy::ShutdownRuntime`
+//!   (`tests/panic_policy.rs`), a dying worker (`tests/panics.rs`)), a
+//!   closure that had not started never runs and its `Task` yields `None`;
+//!   a spawn is cancelled at once; a running closure finishes on its thread.
+//! - `shutdown_timeout` waits for running closures within its deadline and
+//!   gives up on one that blocks; dropping the runtime does not wait.
 //!
 //! A pool thread holds a `Handle` while it lives, so the runtime's shared
 //! state outlives its `Runtime` until the last detached closure returns.
@@ -142,7 +160,9 @@ impl Pool {
         keep_alive: Duration,
         thread_name: &str,
     ) -> Self {
-        debug_assert!(max_threads >= 1, "the builder checks max_blocking_threads");
+        // The builder refuses 0 with an error; a pool without threads would
+        // strand every closure.
+        assert!(max_threads >= 1, "runtime-core bug: a blocking pool of 0 threads (the builder checks)");
         Self {
             state: Mutex::new(State::default()),
             work: Condvar::new(),
@@ -323,8 +343,10 @@ fn run_thread(handle: Handle) {
 }
 
 /// Runs one blocking task. The task wrapper counts a panic of the closure
-/// and async-task hands it to the awaiter; this catch only keeps the thread
-/// alive if something outside the closure panics (an output's destructor).
+/// and async-task hands it to the awaiter, and it contains a panic of the
+/// output's destructor when nobody takes the output (`task.rs`, `Output`);
+/// this catch is a second line, so that nothing the task wrapper misses can
+/// kill a pool thread with its count still held.
 fn run(runnable: Runnable) {
     let _task = enter_task(runnable.metadata().id());
     let _ = catch_unwind(AssertUnwindSafe(|| runnable.run()));

@@ -10,6 +10,15 @@
 //! already gone, else on the thread that detaches or drops the `Task`. The
 //! panic is counted in [`Metrics::panicked`](crate::Metrics::panicked)
 //! whatever the policy.
+//!
+//! What is promised, as tested (`tests/panic_policy.rs`): an awaited panic
+//! never reaches the policy; an unawaited one reaches it exactly once, with
+//! the task's id and payload, whether the `Task` was detached or dropped
+//! before or after the panic; a panicking callback is contained and counted
+//! in [`Metrics::hook_panics`](crate::Metrics::hook_panics);
+//! `ShutdownRuntime` closes the runtime through its handle, like any close:
+//! pending tasks report cancellation, spawns are refused, and blocking
+//! closures that had not started never run (their `Task`s yield `None`).
 
 use std::{any::Any, fmt, sync::Arc};
 
@@ -38,7 +47,8 @@ pub enum PanicPolicy {
     #[default]
     Ignore,
     /// Shut the runtime down, as if a worker had died: pending tasks report
-    /// cancellation and spawns are refused. Dropping the `Runtime` (or
+    /// cancellation, spawns are refused, and `spawn_blocking` closures not
+    /// yet started never run. Dropping the `Runtime` (or
     /// `Handle::shutdown`) then joins and drains as usual.
     ShutdownRuntime,
     /// Call a function with the task's id and the panic's payload; made by

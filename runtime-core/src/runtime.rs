@@ -93,7 +93,7 @@ impl<Q: Queue> Runtime<Q> {
             let (worker_shared, worker_handle) = (shared.clone(), handle.clone());
             let spawned = thread::Builder::new()
                 .name(name.clone())
-                .spawn(move || worker::run(worker_shared, index, worker_handle));
+                .spawn(move || worker::run(worker_shared, index, worker_handle, None));
             match spawned {
                 Ok(thread) => handle.threads().workers.lock().push(thread),
                 Err(error) => {
@@ -228,9 +228,15 @@ impl<Q: Queue> Runtime<Q> {
 }
 
 impl<Q: Queue> Drop for Runtime<Q> {
+    /// Shuts the runtime down and waits for its workers, without limit;
+    /// but once a [`Handle::shutdown_timeout`] has given up on workers still
+    /// running, not again: the drop then drains what it can and returns,
+    /// as that call did, and those workers stay detached (what
+    /// [`Runtime::shutdown_timeout`] says when it gives up holds).
     fn drop(&mut self) {
         if !self.shut_down {
-            self.shutdown(None);
+            let timeout = self.handle.threads().gave_up().then_some(Duration::ZERO);
+            self.shutdown(timeout);
         }
     }
 }

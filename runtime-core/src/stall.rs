@@ -33,22 +33,57 @@
 //! **Threads.** If every worker that runs `Low` tasks is stalled, the
 //! watcher starts a replacement worker thread in a spare slot (its own
 //! queues, idle-protocol place and metrics row), so that the runtime keeps
-//! its parallelism: at most one per stalled worker, and at most as many
-//! extra threads as there are workers. Who steps aside is decided by one
-//! atomic per slot, `state`:
-//! - the watcher moves it `RUNNING -> STALLED` when it reports the stall,
-//!   and `STALLED -> REPLACED` (a CAS) right before it starts a replacement;
-//! - the stalled worker, when its poll returns and it sees a state other
-//!   than `RUNNING`, swaps it back to `RUNNING`. If it took `REPLACED`, a
-//!   replacement runs in its stead: it moves what its last poll queued to
-//!   the shared queues and exits, freeing its slot for a later
-//!   replacement. If it took `STALLED`, it simply carries on.
+//! its parallelism: at most one per stalled poll, and never more threads
+//! than twice the worker count. The first `workers` slots are the original
+//! workers'; replacements take spares, `workers..3 * workers` (an original
+//! slot is never reused, so a replacement's index, in `StallInfo::worker`
+//! and in its thread's name, is at or above the worker count; with every
+//! original retired, up to `2 * workers` replacements may be alive).
 //!
-//! Either the watcher's CAS sees `STALLED` and the worker later takes
-//! `REPLACED` (one replacement, one exit), or the worker's swap came first
-//! and the CAS fails (no replacement): never both, never neither
-//! (`loom_tests/stall.rs`). The exit latch counts a replacement up before it
-//! starts, so shutdown waits for it as for any worker.
+//! A replacement is started, and committed only once it runs. Who steps
+//! aside is decided by one atomic per slot, `state`:
+//! 1. the watcher moves it `RUNNING -> STALLED` when it reports the stall;
+//! 2. the watcher *reserves* a replacement ([`Stall::reserve`]): claims a
+//!    spare slot and counts it in `live` (so that its next look starts no
+//!    second one for the same stall, and its sleep check counts it awake),
+//!    then, under the threads lock and only if the runtime is open, counts
+//!    it up on the exit latch and starts its thread. If the OS refuses the
+//!    thread, the watcher undoes both ([`Stall::release`], then counts it
+//!    out): nothing was committed, the stalled worker carries on when its
+//!    poll returns, and the watcher tries again at its next look;
+//! 3. the replacement, first of all ([`Stall::take_over`]), commits with a
+//!    CAS `STALLED -> REPLACED`, and then checks that the stalled worker is
+//!    still in the poll the watcher saw stalled (its `seq`). If the CAS
+//!    fails (the worker's poll returned and it took `RUNNING` back), or the
+//!    poll has ended and a CAS `REPLACED -> STALLED` takes the commit back
+//!    before the worker saw it, the replacement releases its reservation
+//!    and exits without running anything;
+//! 4. the stalled worker, when its poll returns and it sees a state other
+//!    than `RUNNING`, swaps it back to `RUNNING`. If it took `REPLACED`, a
+//!    replacement runs in its stead: it moves what its last poll queued to
+//!    the shared queues, leaves `live` ([`Stall::retire`]) and exits (a
+//!    spare slot is freed for a later replacement once its thread is gone
+//!    from it). If it took `STALLED`, it simply carries on.
+//!
+//! So `REPLACED` is only ever written by a replacement that is running and
+//! already counted on the exit latch: a worker that steps aside is never
+//! the last one out while the runtime is open, and a replacement that never
+//! started leaves nothing to undo but its own reservation. The swap and the
+//! CASes are read-modify-writes of one atomic, so they are ordered: either
+//! the commit lands first and the worker steps aside (one replacement, one
+//! exit), or the worker's swap lands first and the replacement steps back
+//! (none). `src/tests/loom_stall.rs` models it with a spawn that can fail.
+//!
+//! **A stall that has just ended.** A poll's end is two plain stores and a
+//! load on the worker (`Watch::end`), with no fence, so the watcher's
+//! `RUNNING -> STALLED` can land just after a poll ended without the worker
+//! seeing it; the state then stays `STALLED` on a worker that runs on. The
+//! replacement's `seq` check in step 3 catches that (the poll it was started
+//! for is over), and its undo leaves `STALLED`, which the worker's next
+//! poll end turns back into `RUNNING`. If the poll ends between the commit
+//! and that check, the worker steps aside at that poll's end or, if it read
+//! its state just before the commit, at the end of its next poll: the
+//! runtime runs one thread more than needed for that long, and none fewer.
 //!
 //! The watcher calls the backend (the handoff's pops and pushes) inside
 //! `catch_unwind`: a backend that panics there closes the runtime, exactly
@@ -59,7 +94,32 @@
 //! CPU): it sets `asleep`, then re-checks that every live worker is
 //! registered as a sleeper (a `SeqCst` Dekker pair with a worker that wakes:
 //! the idle protocol takes it off the sleepers list, then it reads `asleep`
-//! and wakes the watcher). Shutdown wakes it too, and it exits.
+//! and wakes the watcher). Shutdown wakes it too, and it exits. A worker
+//! wakes it after it has left the sleepers list, on every path back from a
+//! wait (`worker/park.rs`, `transition_from_parked`), so the watcher never
+//! sleeps through a poll that starts right after the runtime was idle.
+//!
+//! # What is promised, as tested
+//! - A poll that the watcher sees running twice a threshold apart is counted
+//!   once in `Metrics::stalls` and reported once to `on_stall`, with the
+//!   task's id and, if tracked, the caller's spawn location (`spawn`,
+//!   `Handle::spawn`, `TaskGroup::spawn_on`, ...). The watcher sees every
+//!   poll that runs long enough while its own thread gets the CPU; a poll
+//!   on a machine too loaded to schedule the watcher can end unseen
+//!   (`tests/stall.rs`, where a stalled poll waits for its own report).
+//! - Tasks queued on a stalled worker (its LIFO slot, local and yield
+//!   queues), and tasks spawned while every worker is stalled, start within
+//!   the threshold plus 100 ms (`tests/stall.rs`).
+//! - A replacement has an index at or above the worker count; the threads
+//!   never outnumber twice the worker count; the runtime is never left
+//!   without a worker, nor drained, while open, also when the OS refuses
+//!   replacement threads (`tests/stall_threads.rs`, the loom models in
+//!   `src/tests/loom_stall.rs`).
+//! - A worker that stepped aside is joined by the time the next replacement
+//!   starts: 200 stalls grow the process's mappings by fewer than 20
+//!   (`tests/stall_threads.rs`).
+//! - The watcher uses no CPU while the runtime is idle, and a panicking
+//!   `on_stall` is contained and counted in `Metrics::hook_panics`.
 
 use std::{cell::RefCell, fmt, panic::Location, sync::Arc, time::Duration};
 
@@ -91,6 +151,16 @@ pub struct StallInfo {
     pub stalled_for: Duration,
 }
 
+/// A replacement reserved by the watcher ([`Stall::reserve`]): the spare
+/// slot it runs in, and the stalled worker's slot and poll (`seq`) it takes
+/// over from.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Replacement {
+    pub(crate) slot: usize,
+    stalled: usize,
+    seq: u64,
+}
+
 /// How [`Stall::wait`] ended.
 #[cfg(not(loom))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,7 +177,6 @@ pub(crate) enum Wait {
 /// `Watch::state`: the worker runs normally.
 pub(crate) const RUNNING: usize = 0;
 /// `Watch::state`: the watcher reported the worker's current poll stalled.
-#[cfg_attr(loom, allow(dead_code))]
 pub(crate) const STALLED: usize = 1;
 /// `Watch::state`: a replacement thread runs in the stalled worker's stead.
 pub(crate) const REPLACED: usize = 2;
@@ -184,9 +253,14 @@ pub(crate) struct Stall {
     on_stall: Option<StallCallback>,
     /// One per slot: the workers, then the spares for replacements.
     pub(crate) watches: Box<[CachePadded<Watch>]>,
-    /// Which slots have a worker thread (the first `workers` at start).
+    /// The worker count: slots `0..workers` are the original workers'.
+    workers: usize,
+    /// Which spare slots are taken by a replacement (reserved, running, or
+    /// retired but not yet gone); the original slots' entries stay `true`.
     used: Box<[AtomicBool]>,
-    /// Worker threads alive (starts at the worker count).
+    /// Worker threads in charge: the original workers, plus reserved
+    /// replacements, minus workers that stepped aside. Starts at the worker
+    /// count; never above twice that.
     pub(crate) live: AtomicUsize,
     /// Set while the watcher sleeps because every worker does.
     asleep: AtomicBool,
@@ -215,6 +289,7 @@ impl Stall {
             threshold,
             on_stall,
             watches: (0..slots).map(|_| CachePadded::new(Watch::new())).collect(),
+            workers,
             used: (0..slots).map(|slot| AtomicBool::new(slot < workers)).collect(),
             live: AtomicUsize::new(workers),
             asleep: AtomicBool::new(false),
@@ -223,10 +298,11 @@ impl Stall {
         }
     }
 
-    /// Slots in total: workers, plus as many spares when stalls are
-    /// watched (replacements are capped at one per worker).
+    /// Slots in total: workers, plus twice as many spares when stalls are
+    /// watched (see "Threads": with every original worker retired, up to
+    /// `2 * workers` replacements may be alive).
     pub(crate) fn slots(workers: usize, threshold: Option<Duration>) -> usize {
-        if threshold.is_some() { 2 * workers } else { workers }
+        if threshold.is_some() { 3 * workers } else { workers }
     }
 
     /// A worker woke up: wakes the watcher if it sleeps. Call after the
@@ -274,18 +350,75 @@ impl Stall {
         Wait::Looked
     }
 
-    /// Takes a free spare slot for a replacement.
+    /// The watcher reserves a replacement for the worker in slot `stalled`,
+    /// whose poll `seq` it saw stalled (step 2 of "Threads"): claims a free
+    /// spare slot and counts the replacement in `live`. `None` if no spare
+    /// is free or `live` is at twice the worker count. Only the watcher
+    /// calls it (so `live` cannot rise between the check and the add).
     #[cfg_attr(loom, allow(dead_code))]
-    pub(crate) fn claim_slot(&self) -> Option<usize> {
-        self.used
-            .iter()
-            .position(|used| used.compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok())
+    pub(crate) fn reserve(&self, stalled: usize, seq: u64) -> Option<Replacement> {
+        if self.live.load(Ordering::SeqCst) >= 2 * self.workers {
+            return None;
+        }
+        let slot = (self.workers..self.used.len()).find(|&slot| {
+            self.used[slot].compare_exchange(false, true, Ordering::AcqRel, Ordering::Relaxed).is_ok()
+        })?;
+        self.live.fetch_add(1, Ordering::SeqCst);
+        Some(Replacement { slot, stalled, seq })
     }
 
-    /// A worker that stepped aside (or a replacement that failed to start)
-    /// gives its slot back.
+    /// Undoes [`Stall::reserve`]: the replacement's thread never started,
+    /// or it started and stepped back (step 3). The caller then counts it
+    /// out on the exit latch, if it was counted up.
+    pub(crate) fn release(&self, replacement: Replacement) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+        self.free_slot(replacement.slot);
+    }
+
+    /// The replacement's first act (step 3 of "Threads"): commits the
+    /// takeover if the stalled worker is still in the poll it was started
+    /// for. `true`: it runs in that worker's stead, which steps aside when
+    /// its poll returns. `false`: the worker carries on; the caller
+    /// releases the reservation and exits.
+    pub(crate) fn take_over(&self, replacement: &Replacement) -> bool {
+        let watch = &self.watches[replacement.stalled];
+        if watch.state.compare_exchange(STALLED, REPLACED, Ordering::AcqRel, Ordering::Relaxed).is_err() {
+            // Its poll returned and it took `RUNNING` back: it carries on.
+            return false;
+        }
+        // Pairs with the worker's `Release` stores of `seq`.
+        if watch.seq.load(Ordering::Acquire) == replacement.seq {
+            return true;
+        }
+        // That poll is over (the watcher's `RUNNING -> STALLED` landed after
+        // it ended): take the commit back unless the worker already took
+        // `REPLACED`, in which case it is stepping aside and this thread
+        // must run. `STALLED` goes back, not `RUNNING`: a later poll of the
+        // worker's may be the one stalled now, and its next poll end turns
+        // it into `RUNNING` either way.
+        watch.state.compare_exchange(REPLACED, STALLED, Ordering::AcqRel, Ordering::Relaxed).is_err()
+    }
+
+    /// A worker whose poll returned to `REPLACED` steps aside (step 4): it
+    /// is no longer in charge. Its slot, if a spare, is freed once its
+    /// thread is gone from it ([`Stall::free_slot`]).
+    pub(crate) fn retire(&self) {
+        self.live.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// A spare slot's thread is gone from it (retired, or stepped back):
+    /// a later replacement may take it. A no-op for an original slot,
+    /// which is never reused.
     pub(crate) fn free_slot(&self, slot: usize) {
-        self.used[slot].store(false, Ordering::Release);
+        if slot >= self.workers {
+            self.used[slot].store(false, Ordering::Release);
+        }
+    }
+
+    /// How many spare slots are taken (the loom models check it).
+    #[cfg(all(test, loom))]
+    pub(crate) fn spares_taken(&self) -> usize {
+        self.used[self.workers..].iter().filter(|used| used.load(Ordering::Acquire)).count()
     }
 
     /// Calls the user's `on_stall`; `false` if it panicked (contained).

@@ -15,6 +15,14 @@
 //!   that panicked there would abort the process. A destructor's panic after
 //!   completion becomes the task's panic (the awaiter gets it); one nobody
 //!   can receive (a cancelled task) is counted in `Metrics::drop_panics`;
+//! - it hands the future's output to async-task inside an [`Output`], which
+//!   drops the value inside a `catch_unwind` if nobody takes it: async-task
+//!   drops the output of a detached task (or one whose `Task` was dropped)
+//!   inside `Runnable::run`, under the same abort-on-panic guard, and an
+//!   output whose destructor panicked there aborted the process. The join
+//!   handles unwrap it; a panic of an output nobody received is counted in
+//!   `Metrics::drop_panics`, wherever it is dropped (the worker, the blocking
+//!   pool's thread, or the thread that detaches or drops a finished `Task`);
 //! - the first time its future returns `Pending` it registers the task's
 //!   waker in the live-task registry (see `registry.rs`), and when it
 //!   finishes either way it takes the entry out again, so the registry holds
@@ -58,7 +66,7 @@ pub struct Task<T> {
 }
 
 impl<T> Task<T> {
-    pub(crate) fn new(inner: async_task::Task<T, TaskMetadata>) -> Self {
+    pub(crate) fn new(inner: async_task::Task<Output<T>, TaskMetadata>) -> Self {
         Self { inner: Join::new(inner) }
     }
 
@@ -167,14 +175,14 @@ impl<T> fmt::Debug for FallibleTask<T> {
 /// cancellation), and the task's id.
 struct Join<T> {
     /// `None` only while `detach` or `cancel` consume it.
-    task: Option<async_task::FallibleTask<T, TaskMetadata>>,
+    task: Option<async_task::FallibleTask<Output<T>, TaskMetadata>>,
     id: TaskId,
 }
 
 impl<T> Unpin for Join<T> {}
 
 impl<T> Join<T> {
-    fn new(task: async_task::Task<T, TaskMetadata>) -> Self {
+    fn new(task: async_task::Task<Output<T>, TaskMetadata>) -> Self {
         let id = task.metadata().id();
         Self { task: Some(task.fallible()), id }
     }
@@ -192,7 +200,7 @@ impl<T> Join<T> {
     async fn cancel(mut self) -> Option<T> {
         let task = self.task.take()?;
         match AssertUnwindSafe(task.cancel()).catch_unwind().await {
-            Ok(output) => output,
+            Ok(output) => output.map(Output::into_inner),
             Err(payload) => resume_unwind(Unobserved::open(payload)),
         }
     }
@@ -206,8 +214,51 @@ impl<T> Join<T> {
             return Poll::Ready(None);
         };
         match catch_unwind(AssertUnwindSafe(|| Pin::new(task).poll(cx))) {
-            Ok(poll) => poll,
+            Ok(poll) => poll.map(|output| output.map(Output::into_inner)),
             Err(payload) => resume_unwind(Unobserved::open(payload)),
+        }
+    }
+}
+
+/// A task's output on its way to its join handle (see the module docs): if
+/// nobody takes it, its value is dropped inside a `catch_unwind`, and a
+/// panic there is counted in `Metrics::drop_panics`. The books are held
+/// only for an output that has a destructor (a `()` costs nothing more).
+pub(crate) struct Output<T> {
+    /// Dropped in [`Output`]'s `Drop`, or moved out by [`Output::into_inner`].
+    value: ManuallyDrop<T>,
+    books: Option<Arc<Books>>,
+}
+
+impl<T> Output<T> {
+    fn new(value: T, books: &Arc<Books>) -> Self {
+        let books = std::mem::needs_drop::<T>().then(|| books.clone());
+        Self { value: ManuallyDrop::new(value), books }
+    }
+
+    /// The value, for the join handle that received it.
+    fn into_inner(self) -> T {
+        let mut this = ManuallyDrop::new(self);
+        drop(this.books.take());
+        // SAFETY: `this` is never dropped (it is a `ManuallyDrop`), so the
+        // value is moved out exactly once and never dropped in place.
+        unsafe { ManuallyDrop::take(&mut this.value) }
+    }
+}
+
+impl<T> Drop for Output<T> {
+    fn drop(&mut self) {
+        let value = &mut self.value;
+        // SAFETY: dropped once, here (`into_inner` never lets this run).
+        let dropped = catch_unwind(AssertUnwindSafe(|| unsafe { ManuallyDrop::drop(value) }));
+        match &self.books {
+            Some(books) => contain(books, dropped),
+            // Without a destructor a value cannot panic when dropped.
+            None => {
+                if let Err(payload) = dropped {
+                    drop_payload(payload);
+                }
+            }
         }
     }
 }
@@ -302,7 +353,9 @@ impl State {
 
     fn registered(key: Key) -> Self {
         let state = State(key.raw());
-        debug_assert!(state.key().is_some(), "a registry key is neither LIVE nor DONE");
+        // The registry never hands out these two values; if it did, the task
+        // would be taken for never parked, or for finished.
+        assert!(state.key().is_some(), "runtime-core bug: a registry key is LIVE or DONE");
         state
     }
 
@@ -388,9 +441,9 @@ fn register(books: &Books, state: &mut State, cx: &Context<'_>) {
 }
 
 impl<F: Future> Future for Tracked<F> {
-    type Output = F::Output;
+    type Output = Output<F::Output>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Output<F::Output>> {
         let mut this = self.project();
         // async-task never polls a task again once it returned `Ready` or
         // panicked, and those are the only ways the future goes.
@@ -409,13 +462,14 @@ impl<F: Future> Future for Tracked<F> {
                 match dropped {
                     Ok(()) => {
                         finish(this.books, this.state, Counter::Completed);
-                        Poll::Ready(output)
+                        Poll::Ready(Output::new(output, this.books))
                     }
                     // The destructor panicked: the task panicked, and the
-                    // awaiter gets that panic instead of the output.
+                    // awaiter gets that panic instead of the output (whose
+                    // own destructor's panic is contained and counted).
                     Err(payload) => {
                         finish(this.books, this.state, Counter::Panicked);
-                        drop(output);
+                        drop(Output::new(output, this.books));
                         resume_unwind(to_awaiter(this.books, payload))
                     }
                 }

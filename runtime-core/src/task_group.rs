@@ -9,7 +9,10 @@
 //! that task, which is finished or about to be (its output is stored right
 //! after its future is dropped). Keys carry a generation, so a key that
 //! arrives after its task left the group (aborted) is recognised and skipped
-//! even if its slot was reused.
+//! even if its slot was reused. Such stale keys are also pruned when a task
+//! is added and they outnumber the tasks in the group by more than
+//! [`STALE_KEYS`], so that a group that keeps spawning and aborting holds
+//! no more keys than about twice its tasks.
 
 use std::{
     collections::VecDeque,
@@ -29,6 +32,10 @@ use crate::{
     sync::{Arc, Mutex},
     task::{FallibleTask, Task},
 };
+
+/// How many more keys than tasks the `done` list may hold before a spawn
+/// prunes the keys of tasks that left the group.
+const STALE_KEYS: usize = 64;
 
 /// A set of tasks whose outputs come back in the order the tasks finish.
 ///
@@ -151,6 +158,7 @@ impl<T: Send + 'static> TaskGroup<T> {
 
     /// Spawns a `Low`-priority task into the group, on `handle`'s runtime:
     /// from anywhere, inside a runtime or not.
+    #[track_caller]
     pub fn spawn_on<F>(&mut self, handle: &Handle, future: F)
     where
         F: Future<Output = T> + Send + 'static,
@@ -222,6 +230,13 @@ impl<T> TaskGroup<T> {
 
     fn insert(&mut self, generation: u64, task: Task<T>) {
         self.tasks.insert((generation, task.fallible()));
+        let mut inner = self.done.inner.lock();
+        if inner.keys.len() > 2 * self.tasks.len() + STALE_KEYS {
+            // Keys of tasks aborted (or cancelled with the group's handles
+            // dropped) arrive after their task left: drop them.
+            let tasks = &self.tasks;
+            inner.keys.retain(|&(index, generation)| tasks.get(index).is_some_and(|(g, _)| *g == generation));
+        }
     }
 
     fn poll_join_next(&mut self, cx: &mut Context<'_>) -> Poll<Option<T>> {
@@ -268,5 +283,35 @@ impl<T> TaskGroup<T> {
                 }
             }
         }
+    }
+}
+
+#[cfg(all(test, not(loom)))]
+mod tests {
+    use super::TaskGroup;
+    use crate::{Runtime, tests::TestQueue};
+
+    /// A group that spawns 500 pending tasks (20 under Miri) and aborts
+    /// them, ten times:
+    /// the keys of the aborted tasks, which arrive after they left the
+    /// group, do not pile up (they used to: 5 000 after ten rounds).
+    #[test]
+    fn aborted_tasks_keys_do_not_pile_up() {
+        let rt = Runtime::<TestQueue>::builder().worker_threads(2).build().unwrap();
+        let mut group = TaskGroup::<()>::new();
+        let n = crate::testing::size(500, 20) as u64;
+        for round in 1..=10u64 {
+            for _ in 0..n {
+                group.spawn_on(&rt.handle(), std::future::pending());
+            }
+            group.abort_all();
+            crate::testing::wait_until("the aborted tasks were cancelled", || {
+                rt.metrics().cancelled == n * round
+            });
+            let keys = group.done.inner.lock().keys.len();
+            assert!(keys as u64 <= 3 * n + super::STALE_KEYS as u64, "round {round}: {keys} keys held");
+        }
+        let keys = group.done.inner.lock().keys.len();
+        assert!(keys as u64 <= 2 * n + super::STALE_KEYS as u64, "{keys} keys held after ten rounds of {n}");
     }
 }

@@ -10,11 +10,11 @@
 use std::{sync::atomic::Ordering, time::Instant};
 
 use crate::{
-    handle::Handle,
+    handle::{Handle, Threads},
     metrics::Counter,
     queue::Queue,
     scheduler::Shared,
-    stall::{REPLACED, RUNNING, STALLED, StallInfo, Wait},
+    stall::{RUNNING, STALLED, StallInfo, Wait},
     sync::{Arc, thread},
 };
 
@@ -87,13 +87,14 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, handle: Handle, thread_name:
         // replacement for one of them (one per look).
         let low_workers = stall.live.load(Ordering::SeqCst).saturating_sub(shared.reserved);
         if stalled_low > 0 && stalled_low >= low_workers && !shared.is_closed() {
-            let candidate = (0..slots).find(|&slot| {
-                seen[slot].is_some_and(|s| s.stalled)
-                    && !shared.is_reserved(slot)
-                    && stall.watches[slot].state.load(Ordering::Relaxed) == STALLED
+            let candidate = (0..slots).find_map(|slot| {
+                let seen = seen[slot].filter(|s| s.stalled)?;
+                let stalled =
+                    !shared.is_reserved(slot) && stall.watches[slot].state.load(Ordering::Relaxed) == STALLED;
+                stalled.then_some((slot, seen.seq))
             });
-            if let Some(stalled) = candidate {
-                replace(&shared, &handle, stalled, &thread_name);
+            if let Some((stalled, seq)) = candidate {
+                replace(&shared, &handle, stalled, seq, &thread_name);
             }
         }
         // The user's callback last: however long it takes, the handoff
@@ -106,38 +107,42 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, handle: Handle, thread_name:
     }
 }
 
-/// Starts a replacement for the stalled worker in slot `stalled`, if a
-/// spare slot is free and the worker is still stalled (see "Threads").
-fn replace<Q: Queue>(shared: &Arc<Shared<Q>>, handle: &Handle, stalled: usize, thread_name: &str) {
+/// Starts a replacement for the worker in slot `stalled`, whose poll `seq`
+/// is stalled, if a spare slot is free (steps 2 and 3 of "Threads" in
+/// `stall.rs`): the thread commits the takeover itself once it runs.
+fn replace<Q: Queue>(shared: &Arc<Shared<Q>>, handle: &Handle, stalled: usize, seq: u64, thread_name: &str) {
     let stall = &shared.stall;
-    let Some(slot) = stall.claim_slot() else { return };
+    let Some(replacement) = stall.reserve(stalled, seq) else { return };
     // Under the threads lock, so that shutdown (which takes the threads
     // after the exit latch reached zero) joins it too, or sees it closed.
     let mut threads = handle.threads().workers.lock();
-    if shared.is_closed()
-        || stall.watches[stalled]
-            .state
-            .compare_exchange(STALLED, REPLACED, Ordering::AcqRel, Ordering::Relaxed)
-            .is_err()
-    {
-        stall.free_slot(slot);
+    if shared.is_closed() {
+        drop(threads);
+        stall.release(replacement);
         return;
     }
-    stall.live.fetch_add(1, Ordering::SeqCst);
     shared.exit.count_up();
     let (worker_shared, worker_handle) = (shared.clone(), handle.clone());
     let spawned = thread::Builder::new()
-        .name(format!("{thread_name}-{slot}"))
-        .spawn(move || crate::worker::run(worker_shared, slot, worker_handle));
+        .name(format!("{thread_name}-{}", replacement.slot))
+        .spawn(move || crate::worker::run(worker_shared, replacement.slot, worker_handle, Some(replacement)));
     match spawned {
-        Ok(thread) => threads.push(thread),
-        Err(_) => {
-            // No thread: the stalled worker carries on when it returns.
-            stall.watches[stalled].state.store(STALLED, Ordering::Release);
-            stall.live.fetch_sub(1, Ordering::SeqCst);
+        Ok(thread) => {
+            // Retired workers' threads that have exited are joined here, as
+            // the replacements come, not only at shutdown (`handle/mod.rs`).
+            let finished = Threads::take_finished(&mut threads);
+            threads.push(thread);
             drop(threads);
-            shared.exit.count_down();
-            stall.free_slot(slot);
+            for thread in finished {
+                let _ = thread.join();
+            }
+        }
+        Err(_) => {
+            // No thread, nothing committed: the stalled worker carries on
+            // when its poll returns, and the next look tries again.
+            drop(threads);
+            stall.release(replacement);
+            crate::worker::count_out(shared, handle, false);
         }
     }
 }

@@ -18,6 +18,7 @@ common::per_backend!(
     callback_sees_a_panic_detached_after_it_happened,
     a_panicking_callback_is_contained,
     shutdown_runtime_closes_it,
+    shutdown_runtime_closes_the_blocking_pool,
 );
 
 type Seen = Arc<Mutex<Vec<(TaskId, String)>>>;
@@ -128,5 +129,42 @@ fn shutdown_runtime_closes_it<Q: Queue>() {
         wait_until("the runtime closed", || rt.handle().is_shutdown());
         assert_eq!(rt.block_on(pending), None, "pending tasks report cancellation");
         assert_eq!(rt.block_on(rt.spawn(async { 1 }).fallible()), None, "spawns are refused");
+    });
+}
+
+/// `ShutdownRuntime` closes the blocking pool too: with one pool thread busy
+/// and a second closure queued behind it, a detached task panics; the queued
+/// closure never runs and its `Task` reports cancellation. The policy used
+/// to close only the workers' side, and the queued closure started once the
+/// busy one returned (its `Task` returned `Some(..)`).
+fn shutdown_runtime_closes_the_blocking_pool<Q: Queue>() {
+    within(20, "ShutdownRuntime and the blocking pool", || {
+        let rt = Runtime::<Q>::builder()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .on_task_panic(PanicPolicy::ShutdownRuntime)
+            .build()
+            .unwrap();
+        let handle = rt.handle();
+        let (release, blocked) = mpsc::channel::<()>();
+        let (started_tx, started) = mpsc::channel::<()>();
+        let busy = rt.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            blocked.recv().is_ok()
+        });
+        started.recv().unwrap();
+        let ran = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let queued = {
+            let ran = ran.clone();
+            rt.spawn_blocking(move || ran.store(true, std::sync::atomic::Ordering::SeqCst)).fallible()
+        };
+        assert_eq!(handle.metrics().blocking_queued, 1, "the second closure waits for the pool's one thread");
+        rt.spawn(async { panic!("fatal") }).detach();
+        wait_until("the runtime closed", || handle.is_shutdown());
+        release.send(()).unwrap();
+        assert!(rt.block_on(busy), "the running closure finishes");
+        wait_until("the pool thread exits", || handle.metrics().blocking_threads == 0);
+        assert_eq!(rt.block_on(queued), None, "the queued closure reports cancellation");
+        assert!(!ran.load(std::sync::atomic::Ordering::SeqCst), "the queued closure never ran");
     });
 }

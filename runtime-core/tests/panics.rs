@@ -33,7 +33,9 @@ common::per_backend!(
     destructor_panic_after_completion_reaches_the_awaiter,
     poll_panic_wins_over_destructor_panic,
     cancel_of_a_panicked_task_resumes_the_panic,
+    detached_output_panicking_in_drop_is_contained,
     worker_death_closes_the_runtime,
+    worker_death_closes_the_blocking_pool,
 );
 
 // ------------------------------------------------------------- helpers
@@ -154,22 +156,64 @@ fn cancel_of_a_panicked_task_resumes_the_panic<Q: Queue>() {
     });
 }
 
+/// A detached task (and a detached blocking closure) whose *output* panics
+/// in `Drop`: nobody awaits it, so async-task drops the output inside
+/// `Runnable::run` under its abort-on-panic guard, unless the task wrapper
+/// hands the output over inside a guard of its own. Before it did, each
+/// `detach()` here aborted the test binary (SIGABRT). Now the panic is
+/// contained and counted in `drop_panics`, also when the output is dropped
+/// by `detach()` itself (the task finished first) or with a dropped `Task`.
+fn detached_output_panicking_in_drop_is_contained<Q: Queue>() {
+    struct PanicOnDrop;
+    impl Drop for PanicOnDrop {
+        fn drop(&mut self) {
+            panic!("an output that panics in drop");
+        }
+    }
+    within(20, "outputs that panic in drop", || {
+        let rt = runtime::<Q>(2);
+        rt.spawn(async { PanicOnDrop }).detach();
+        wait_until("the task's output was dropped", || rt.metrics().drop_panics == 1);
+        rt.spawn_blocking(|| PanicOnDrop).detach();
+        wait_until("the closure's output was dropped", || rt.metrics().drop_panics == 2);
+        // Finished before its handle lets go: `detach` and `drop` drop the
+        // output on this thread.
+        let finished = rt.spawn(async { PanicOnDrop });
+        wait_until("the task finished", || finished.is_finished());
+        finished.detach();
+        let finished = rt.spawn_blocking(|| PanicOnDrop);
+        wait_until("the closure finished", || finished.is_finished());
+        drop(finished);
+        let m = rt.metrics();
+        assert_eq!((m.drop_panics, m.completed, m.panicked), (4, 4, 0), "{m:?}");
+        assert_eq!(rt.block_on(rt.spawn(async { 5 })), 5, "the runtime carries on");
+        // An awaited output is the awaiter's: its drop panics there.
+        let output = rt.block_on(rt.spawn(async { PanicOnDrop }));
+        let dropped = catch_unwind(AssertUnwindSafe(move || drop(output)));
+        assert!(dropped.is_err(), "the awaiter owns the output, panic and all");
+        assert_eq!(rt.metrics().drop_panics, 4);
+    });
+}
+
 // ------------------------------------------------ a backend that panics
 
-/// Whether the next `pop` of an `Exploding<Q>` panics.
-fn armed<Q: 'static>() -> Arc<AtomicBool> {
-    common::per_queue_type::<Q, AtomicBool>()
+/// Whether the next `pop` of an `Exploding<Q, K>` panics: one flag per
+/// backend and per test (`K`), since the tests run in parallel.
+fn armed<Q: 'static, K: 'static>() -> Arc<AtomicBool> {
+    common::per_queue_type::<(Q, K), AtomicBool>()
 }
 
-/// A backend `Q` whose next `pop` panics once armed.
-struct Exploding<Q> {
+/// A backend `Q` whose next `pop` panics once armed; `K` tells apart the
+/// tests that arm it.
+struct Exploding<Q, K = ()> {
     inner: Q,
     armed: Arc<AtomicBool>,
+    tag: std::marker::PhantomData<K>,
 }
 
-impl<Q: Queue> Queue for Exploding<Q> {
+impl<Q: Queue, K: Send + Sync + 'static> Queue for Exploding<Q, K> {
     fn new() -> Self {
-        Exploding { inner: Q::new(), armed: armed::<Q>() }
+        Exploding { inner: Q::new(), armed: armed::<Q, K>(), tag: std::marker::PhantomData }
     }
     fn push(&self, runnable: Runnable) {
         self.inner.push(runnable);
@@ -198,11 +242,11 @@ fn worker_death_closes_the_runtime<Q: Queue>() {
             let handle = rt.handle();
             assert_eq!(rt.block_on(rt.spawn(async { 1 })), 1);
             let pending = rt.spawn(std::future::pending::<()>()).fallible();
-            armed::<Q>().store(true, Ordering::SeqCst);
+            armed::<Q, ()>().store(true, Ordering::SeqCst);
             // Every worker pops again: each gets a task.
             let tasks: Vec<_> = (0..4).map(|i| rt.spawn(async move { i }).fallible()).collect();
             wait_until("the runtime reports that it closed", || handle.is_shutdown());
-            assert!(!armed::<Q>().load(Ordering::SeqCst), "a worker popped");
+            assert!(!armed::<Q, ()>().load(Ordering::SeqCst), "a worker popped");
             assert_eq!(rt.block_on(pending), None, "a pending task reports cancellation");
             // Tasks spawned just before may have run or been cancelled;
             // none is left hanging.
@@ -230,16 +274,55 @@ fn worker_death_closes_the_runtime<Q: Queue>() {
             // Two children: the second pushes the first from the LIFO slot
             // into the backend's local queue, which the handoff pops.
             let children = (runtime_core::spawn(async {}), runtime_core::spawn(async {}));
-            armed::<Q>().store(true, Ordering::SeqCst);
+            armed::<Q, ()>().store(true, Ordering::SeqCst);
             let _ = blocked.recv_timeout(std::time::Duration::from_secs(20));
             drop(children);
         });
         wait_until("the watcher's handoff closes the runtime", || handle.is_shutdown());
         release.send(()).unwrap();
-        assert!(!armed::<Q>().load(Ordering::SeqCst), "the backend panicked");
+        assert!(!armed::<Q, ()>().load(Ordering::SeqCst), "the backend panicked");
         // It was inside its poll when the runtime closed: that poll ends.
         let _ = rt.block_on(blocker.fallible());
         assert_eq!(rt.block_on(rt.spawn(async { 2 }).fallible()), None, "spawns are refused");
+        drop(rt);
+    });
+}
+
+/// A dying worker's close is the handle's: it closes the blocking pool too.
+/// With one pool thread busy and a second closure queued behind it, the
+/// worker's backend panics: the queued closure never runs and its `Task`
+/// reports cancellation. It used to start once the busy one returned, and
+/// its `Task` returned `Some(..)`.
+fn worker_death_closes_the_blocking_pool<Q: Queue>() {
+    struct Pool;
+    within(30, "a dying worker closes the blocking pool", || {
+        let rt = Runtime::<Exploding<Q, Pool>>::builder()
+            .worker_threads(1)
+            .max_blocking_threads(1)
+            .build()
+            .unwrap();
+        let handle = rt.handle();
+        let (release, blocked) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let busy = rt.spawn_blocking(move || {
+            started_tx.send(()).unwrap();
+            blocked.recv_timeout(std::time::Duration::from_secs(20)).is_ok()
+        });
+        started.recv().unwrap();
+        let ran = Arc::new(AtomicBool::new(false));
+        let queued = {
+            let ran = ran.clone();
+            rt.spawn_blocking(move || ran.store(true, Ordering::SeqCst)).fallible()
+        };
+        assert_eq!(handle.metrics().blocking_queued, 1, "the second closure waits for the pool's one thread");
+        armed::<Q, Pool>().store(true, Ordering::SeqCst);
+        let _woken = rt.spawn(async {}).fallible();
+        wait_until("the runtime closed", || handle.is_shutdown());
+        release.send(()).unwrap();
+        assert!(rt.block_on(busy), "the running closure finishes");
+        wait_until("the pool thread exits", || handle.metrics().blocking_threads == 0);
+        assert_eq!(rt.block_on(queued), None, "the queued closure reports cancellation");
+        assert!(!ran.load(Ordering::SeqCst), "the queued closure never ran");
         drop(rt);
     });
 }

@@ -19,7 +19,11 @@ use runtime_core::{
 
 mod common;
 
-common::per_backend!(high_tasks_start_promptly_while_low_tasks_block, reserved_worker_runs_no_low_task);
+common::per_backend!(
+    high_tasks_start_promptly_while_low_tasks_block,
+    reserved_worker_runs_no_low_task,
+    high_tasks_woken_by_one_timer_run_side_by_side,
+);
 
 /// 1 reserved + 1 general worker; `Low` tasks that each block 50 ms in their
 /// poll, and a `High` task spawned every millisecond: every `High` task
@@ -103,5 +107,56 @@ fn reserved_worker_runs_no_low_task<Q: Queue>() {
         let sum: usize = tasks.into_iter().map(|t| rt.block_on(t)).sum();
         assert_eq!(sum, (0..200).sum::<usize>());
         assert_eq!(on_reserved.load(Ordering::SeqCst), 0, "a Low task ran on the reserved worker");
+    });
+}
+
+/// 1 reserved + 1 general worker; two `High` tasks wait on `async-io`
+/// timers with the same deadline, then each blocks in its poll until both
+/// have started (at most 2 s). Both start: the one the general worker runs,
+/// and the other on the reserved worker. With feature `io` the general
+/// worker waits in the reactor and the timers' wakes are dispatched onto its
+/// own queues; such a dispatch used to skip `notify_reserved`, so the
+/// reserved worker slept, the second task waited behind the first, and the
+/// first gave up after 2 s (or, with the default stall threshold, waited
+/// for the watcher's handoff). 20 rounds.
+fn high_tasks_woken_by_one_timer_run_side_by_side<Q: Queue>() {
+    // async-io's reactor makes system calls Miri does not run (`io.rs`,
+    // `io_*.rs` are not built under Miri either).
+    if cfg!(miri) {
+        return;
+    }
+    within(60, "two High tasks woken by one timer event", || {
+        // No stall watcher: its handoff would move the waiting task to
+        // the shared queue after the threshold and hide a missed wake.
+        let rt = Runtime::<Q>::builder()
+            .worker_threads(2)
+            .high_priority_workers(1)
+            .stall_threshold(None)
+            .build()
+            .unwrap();
+        for round in 0..20 {
+            let started = Arc::new(AtomicUsize::new(0));
+            let at = Instant::now() + Duration::from_millis(5);
+            let tasks: Vec<_> = (0..2)
+                .map(|_| {
+                    let started = started.clone();
+                    rt.spawn_with(Priority::High, async move {
+                        async_io::Timer::at(at).await;
+                        started.fetch_add(1, Ordering::SeqCst);
+                        let give_up = Instant::now() + Duration::from_secs(2);
+                        while started.load(Ordering::SeqCst) < 2 {
+                            if Instant::now() >= give_up {
+                                return false;
+                            }
+                            thread::sleep(Duration::from_micros(100));
+                        }
+                        true
+                    })
+                })
+                .collect();
+            for (i, task) in tasks.into_iter().enumerate() {
+                assert!(rt.block_on(task), "round {round}: High task {i} waited 2 s for the other to start");
+            }
+        }
     });
 }

@@ -16,7 +16,14 @@ use std::{
 };
 
 use queue_mutex::MutexQueue;
-use runtime_core::{Handle, Queue, Runnable, Runtime, testing::within};
+use runtime_core::{
+    Handle, Queue, Runnable, Runtime,
+    testing::{DropCounter, wait_until, within},
+};
+
+mod common;
+
+common::per_backend!(runtime_dropped_inside_a_drain_is_finished, drop_after_a_timed_shutdown_gave_up);
 
 fn runtime(workers: usize) -> Runtime<MutexQueue> {
     Runtime::builder().worker_threads(workers).build().unwrap()
@@ -272,5 +279,200 @@ fn handle_shutdown_from_a_task() {
             drops.load(Ordering::SeqCst) == 1
         });
         drop(rt);
+    });
+}
+
+/// A thread name prefix no other test in this process uses.
+fn unique_prefix(base: &str) -> String {
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    format!("{base}{}", NEXT.fetch_add(1, Ordering::Relaxed))
+}
+
+/// How many of this process's threads are named `"{prefix}-…"` (their
+/// comm: at most 15 bytes). Not under Miri, whose threads are not the
+/// process's.
+#[cfg(not(miri))]
+fn threads_named(prefix: &str) -> usize {
+    let prefix = format!("{prefix}-");
+    std::fs::read_dir("/proc/self/task")
+        .map(|tasks| {
+            tasks
+                .filter_map(Result::ok)
+                .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+                .filter(|comm| comm.starts_with(&prefix))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Holds a pop open: the next `pop` of a `SlowPop<Q>` that finds a runnable
+/// once `armed` sets `inside` and sleeps 100 ms before returning it.
+#[derive(Default)]
+struct PopHold {
+    armed: AtomicBool,
+    inside: AtomicBool,
+}
+
+/// A backend `Q` whose pops can be held open ([`PopHold`], one per `Q`).
+struct SlowPop<Q> {
+    inner: Q,
+    hold: Arc<PopHold>,
+}
+
+impl<Q: Queue> Queue for SlowPop<Q> {
+    fn new() -> Self {
+        SlowPop { inner: Q::new(), hold: common::per_queue_type::<Q, PopHold>() }
+    }
+    fn push(&self, runnable: Runnable) {
+        self.inner.push(runnable);
+    }
+    fn pop(&self) -> Option<Runnable> {
+        let runnable = self.inner.pop();
+        if runnable.is_some() && self.hold.armed.swap(false, Ordering::SeqCst) {
+            self.hold.inside.store(true, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(100));
+        }
+        runnable
+    }
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+}
+
+/// A task of runtime A owns runtime B, and `drop(A)` drops B while A shuts
+/// down. When `drop(A)` returns, B is finished too: its 28 pending futures
+/// dropped and its worker threads gone. Here an A worker pops A's task just
+/// as A closes (the backend holds that pop open across the close), so the
+/// worker finds it after the close. It used to drop it right there, in a
+/// worker's context, where B's shutdown does not wait: B's workers were
+/// still running (and, as often as not, B's futures not yet dropped) when
+/// `drop(A)` returned. 10 rounds.
+fn runtime_dropped_inside_a_drain_is_finished<Q: Queue>() {
+    within(60, "a runtime dropped inside another's shutdown", || {
+        let hold = common::per_queue_type::<Q, PopHold>();
+        for round in 0..runtime_core::testing::size(10, 2) {
+            let a = Runtime::<SlowPop<Q>>::builder().worker_threads(2).build().unwrap();
+            let prefix = unique_prefix("inner");
+            let b = Runtime::<Q>::builder().worker_threads(2).thread_name(prefix.clone()).build().unwrap();
+            let drops = Arc::new(AtomicUsize::new(0));
+            for _ in 0..28 {
+                let counter = DropCounter(drops.clone());
+                b.spawn(async move {
+                    let _counter = counter;
+                    std::future::pending::<()>().await
+                })
+                .detach();
+            }
+            wait_until("B's tasks are parked", || b.metrics().polls >= 28);
+            #[cfg(not(miri))]
+            wait_until("B's workers are named", || threads_named(&prefix) == 2);
+            hold.inside.store(false, Ordering::SeqCst);
+            hold.armed.store(true, Ordering::SeqCst);
+            a.spawn(async move {
+                let _b = b;
+                std::future::pending::<()>().await
+            })
+            .detach();
+            wait_until("an A worker is inside the pop of A's task", || hold.inside.load(Ordering::SeqCst));
+            drop(a);
+            assert_eq!(
+                drops.load(Ordering::SeqCst),
+                28,
+                "round {round}: B's futures dropped when drop(A) returned"
+            );
+            #[cfg(not(miri))]
+            assert_eq!(threads_named(&prefix), 0, "round {round}: B's workers exited when drop(A) returned");
+        }
+    });
+}
+
+/// `Handle::shutdown_timeout` gives up on a worker stuck in its poll; the
+/// runtime's drop afterwards does not wait for that worker either (it used
+/// to wait without limit): it drains what it can and returns. The stuck
+/// poll's future is dropped by its worker once the poll returns.
+fn drop_after_a_timed_shutdown_gave_up<Q: Queue>() {
+    within(20, "drop after a timed shutdown gave up", || {
+        let rt = Runtime::<Q>::builder().worker_threads(1).build().unwrap();
+        let handle = rt.handle();
+        let (release, stuck) = std::sync::mpsc::channel::<()>();
+        let (started_tx, started) = std::sync::mpsc::channel::<()>();
+        let drops = Arc::new(AtomicUsize::new(0));
+        let counter = DropCounter(drops.clone());
+        rt.spawn(async move {
+            let _counter = counter;
+            started_tx.send(()).unwrap();
+            let _ = stuck.recv_timeout(Duration::from_secs(20));
+            std::future::pending::<()>().await
+        })
+        .detach();
+        started.recv().unwrap();
+        handle.shutdown_timeout(Duration::from_millis(20));
+        assert!(handle.is_shutdown());
+        let dropping = Instant::now();
+        drop(rt);
+        let took = dropping.elapsed();
+        assert!(took < Duration::from_secs(5), "drop waited {took:?} for the stuck worker");
+        assert_eq!(drops.load(Ordering::SeqCst), 0, "the stuck poll still holds its future");
+        release.send(()).unwrap();
+        wait_until("the worker dropped the future once its poll returned", || {
+            drops.load(Ordering::SeqCst) == 1
+        });
+    });
+}
+
+/// Panics on threads whose name starts with `prefix`, counted by a panic
+/// hook installed once (other panics are reported as before).
+fn panics_on_threads_named(prefix: &'static str) -> Arc<AtomicUsize> {
+    static COUNTS: Mutex<Vec<(&'static str, Arc<AtomicUsize>)>> = Mutex::new(Vec::new());
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let name = thread::current().name().unwrap_or("").to_owned();
+            for (prefix, count) in COUNTS.lock().unwrap().iter() {
+                if name.starts_with(prefix) {
+                    count.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            previous(info);
+        }));
+    });
+    let count = Arc::new(AtomicUsize::new(0));
+    COUNTS.lock().unwrap().push((prefix, count.clone()));
+    count
+}
+
+/// A runtime whose last owner is one of its own pending tasks, closed from a
+/// task: the last worker out drains, drops that task, and with it the
+/// runtime, whose shutdown then runs on that worker's thread. It neither
+/// hangs nor panics (it used to try to join its own thread and panicked
+/// there: "failed to join thread: Resource deadlock avoided"), and the
+/// other pending future is dropped too.
+#[test]
+#[cfg(not(miri))] // It waits on `/proc/self/task`, where Miri's threads are not.
+fn runtime_owned_by_its_own_task() {
+    within(20, "a runtime dropped by its own drain", || {
+        let panics = panics_on_threads_named("selfowned-");
+        let rt = Arc::new(
+            Runtime::<MutexQueue>::builder().worker_threads(2).thread_name("selfowned").build().unwrap(),
+        );
+        let handle = rt.handle();
+        let drops = Arc::new(AtomicUsize::new(0));
+        for _ in 0..2 {
+            let counter = DropCounter(drops.clone());
+            let owner = rt.clone();
+            rt.spawn(async move {
+                let _counter = counter;
+                let _owner = owner;
+                std::future::pending::<()>().await
+            })
+            .detach();
+        }
+        wait_until("both owners are parked", || handle.metrics().polls >= 2);
+        drop(rt);
+        handle.spawn(async { Handle::current().shutdown() }).detach();
+        wait_until("both owners were dropped", || drops.load(Ordering::SeqCst) == 2);
+        wait_until("every worker exited", || threads_named("selfowned") == 0);
+        assert_eq!(panics.load(Ordering::SeqCst), 0, "a worker panicked while the runtime dropped itself");
     });
 }

@@ -488,7 +488,204 @@ fn watcher_sleeps_while_idle<Q: Queue>() {
     assert_eq!(reports.lock().unwrap().len(), 2);
 }
 
+/// A stalled poll on a 1-worker runtime with the given thread name prefix:
+/// the blocker records the name of the thread it ran on and sleeps 200 ms
+/// (four thresholds); returns once a probe spawned meanwhile has run (a
+/// replacement took over) and the blocker has finished.
+fn stall_once<Q: Queue>(rt: &Runtime<Q>) -> String {
+    let name = Arc::new(Mutex::new(None));
+    let named = name.clone();
+    let blocker = rt.spawn(async move {
+        *named.lock().unwrap() = Some(thread_name());
+        std::thread::sleep(Duration::from_millis(200));
+    });
+    wait_until("the blocker holds the worker", || name.lock().unwrap().is_some());
+    let latencies = Arc::new(Mutex::new(Vec::new()));
+    let probe = rt.spawn(timed(&latencies));
+    wait_until("the probe runs beside the stalled worker", || !latencies.lock().unwrap().is_empty());
+    rt.block_on(async {
+        blocker.await;
+        probe.await;
+    });
+    name.lock().unwrap().take().unwrap()
+}
+
+/// `StallInfo::worker` and the thread names promise that a replacement's
+/// index is at or above the worker count. With 1 worker and four stalls in
+/// a row, each on the worker that replaced the last stalled one: the first
+/// is worker 0, every later one a spare (1 or 2), never 0 again. A retiring
+/// worker used to free its own slot for the next replacement, so the names
+/// went -0, -1, -0, -1.
+fn replacements_take_spare_indexes<Q: Queue>() {
+    let prefix = unique_prefix("spare");
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let seen = reports.clone();
+    let rt = Runtime::<Q>::builder()
+        .worker_threads(1)
+        .thread_name(prefix.clone())
+        .stall_threshold(Some(THRESHOLD))
+        .on_stall(move |info| seen.lock().unwrap().push(info.worker))
+        .build()
+        .unwrap();
+    let names: Vec<String> = (0..4).map(|_| stall_once(&rt)).collect();
+    wait_until("four stalls reported", || reports.lock().unwrap().len() == 4);
+    let workers = reports.lock().unwrap().clone();
+    assert_eq!(workers[0], 0, "the first stall is the original worker's: {workers:?}");
+    assert!(workers[1..].iter().all(|&w| w == 1 || w == 2), "replacements are spares 1 and 2: {workers:?}");
+    assert_eq!(names[0], format!("{prefix}-0"), "{names:?}");
+    for (name, worker) in names.iter().zip(&workers) {
+        assert_eq!(*name, format!("{prefix}-{worker}"), "the thread's name is its index: {names:?}");
+    }
+    for pair in workers.windows(2) {
+        assert_ne!(pair[0], pair[1], "each stall is on the replacement of the one before: {workers:?}");
+    }
+}
+
+/// How many of this process's threads are named `"{prefix}-…"`.
+fn threads_named(prefix: &str) -> usize {
+    let prefix = format!("{prefix}-");
+    std::fs::read_dir("/proc/self/task")
+        .expect("/proc/self/task")
+        .filter_map(Result::ok)
+        .filter_map(|t| std::fs::read_to_string(t.path().join("comm")).ok())
+        .filter(|comm| comm.starts_with(&prefix))
+        .count()
+}
+
+/// Replacements stop at twice the worker count: with 1 worker, a task that
+/// blocks 500 ms, and a second one that blocks 500 ms on the replacement
+/// that took over, every worker is stalled again, but no third thread
+/// starts: a task spawned then runs only once one of the two returns.
+fn replacements_are_capped_at_twice_the_workers<Q: Queue>() {
+    let prefix = unique_prefix("cap");
+    let rt = Runtime::<Q>::builder()
+        .worker_threads(1)
+        .thread_name(prefix.clone())
+        .stall_threshold(Some(THRESHOLD))
+        .build()
+        .unwrap();
+    let returned = Arc::new(AtomicUsize::new(0));
+    let running = Arc::new(AtomicUsize::new(0));
+    let blocker = || {
+        let (running, returned) = (running.clone(), returned.clone());
+        async move {
+            running.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(500));
+            returned.fetch_add(1, Ordering::SeqCst);
+            thread_name()
+        }
+    };
+    let first = rt.spawn(blocker());
+    wait_until("the first blocker holds the worker", || running.load(Ordering::SeqCst) == 1);
+    let second = rt.spawn(blocker());
+    wait_until("the second blocker holds the replacement", || running.load(Ordering::SeqCst) == 2);
+    // Four thresholds with both stalled: the watcher would have started a
+    // third thread by now.
+    std::thread::sleep(4 * THRESHOLD);
+    let ran_after = {
+        let returned = returned.clone();
+        rt.spawn(async move { returned.load(Ordering::SeqCst) })
+    };
+    assert_eq!(threads_named(&prefix), 2, "two worker threads while both are stalled");
+    let (first_on, second_on) = (rt.block_on(first), rt.block_on(second));
+    assert_ne!(first_on, second_on);
+    assert!(rt.block_on(ran_after) >= 1, "a task ran on a third thread while both workers were stalled");
+}
+
+/// `TaskGroup::spawn_on` reports the caller's location (`#[track_caller]`),
+/// as `TaskGroup::spawn` and `Handle::spawn` do: it used to name
+/// `task_group.rs`.
+fn task_group_spawn_on_tracks_the_caller<Q: Queue>() {
+    let (rt, reports) = runtime::<Q>(1);
+    let mut group = runtime_core::TaskGroup::new();
+    group.spawn_on(&rt.handle(), async { std::thread::sleep(Duration::from_millis(200)) });
+    wait_until("the stall is reported", || !reports.lock().unwrap().is_empty());
+    rt.block_on(async { while group.join_next().await.is_some() {} });
+    let location = reports.lock().unwrap()[0].spawned_at.expect("tracked location");
+    assert!(location.file().ends_with("stall.rs"), "spawned at {location}");
+}
+
+/// Pins the calling thread, and the threads it starts from now on (they
+/// inherit it), to the CPU it runs on.
+fn pin_to_one_cpu() {
+    // SAFETY: `sched_getcpu` takes nothing; `set` is a valid, zeroed
+    // `cpu_set_t` that `CPU_SET` and `sched_setaffinity` read and write.
+    unsafe {
+        let cpu = usize::try_from(libc::sched_getcpu()).expect("sched_getcpu");
+        let mut set: libc::cpu_set_t = std::mem::zeroed();
+        libc::CPU_SET(cpu, &mut set);
+        let pinned = libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set);
+        assert_eq!(pinned, 0, "sched_setaffinity: {}", std::io::Error::last_os_error());
+    }
+}
+
+/// Stalls that start right after the runtime was idle (the watcher asleep,
+/// or about to be, since every worker was), on a worker woken by a timer:
+/// 600 rounds of a task that waits 0.1 to 3.1 ms on an `async-io` timer,
+/// then blocks in its poll until its stall is reported (threshold 2 ms), or
+/// for at most 2 s. Every one of those polls is reported. Waiting for the
+/// report rather than for a fixed time keeps the test about the watcher's
+/// sleep and not about how soon a loaded machine schedules it.
+///
+/// The runtime's threads share one CPU, so that the watcher, once woken,
+/// may run before the worker that woke it goes on. With feature `io` the
+/// worker waits in the reactor, and a timer that fired there used to wake it
+/// through a path that told the watcher before leaving the sleepers list:
+/// the watcher re-checked, saw every worker asleep, and slept through the
+/// stall (1 to 3 of 300 per run on this 2-core machine, 10 to 46 of 100 in
+/// the review).
+fn stalls_after_a_timer_wake_are_seen<Q: Queue>() {
+    pin_to_one_cpu();
+    const ROUNDS: u64 = 600;
+    let reports = Arc::new((Mutex::new(Vec::new()), std::sync::Condvar::new()));
+    let seen = reports.clone();
+    let rt = Runtime::<Q>::builder()
+        .worker_threads(1)
+        .stall_threshold(Some(Duration::from_millis(2)))
+        .on_stall(move |info| {
+            seen.0.lock().unwrap().push(info.task);
+            seen.1.notify_all();
+        })
+        .build()
+        .unwrap();
+    let mut missed = Vec::new();
+    for round in 0..ROUNDS {
+        // 0.1 to 3.1 ms, in 13 steps: the wake lands at every phase of the
+        // watcher's looks (every 500 µs) and of its going to sleep.
+        let wait = Duration::from_micros(100 + 250 * (round % 13));
+        let reports = reports.clone();
+        let task = rt.spawn(async move {
+            async_io::Timer::after(wait).await;
+            let me = runtime_core::task_id();
+            let (reported, condvar) = &*reports;
+            let deadline = Instant::now() + Duration::from_secs(2);
+            let mut reported = reported.lock().unwrap();
+            while !reported.contains(&me) {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                reported = condvar.wait_timeout(reported, left).unwrap().0;
+            }
+            true
+        });
+        wait_until("the round's task finishes", || task.is_finished());
+        if !rt.block_on(task) {
+            missed.push(round);
+        }
+    }
+    assert!(
+        missed.is_empty(),
+        "{} of {ROUNDS} stalled polls were never reported: rounds {missed:?}",
+        missed.len()
+    );
+}
+
 common::per_backend!(
+    replacements_are_capped_at_twice_the_workers,
+    stalls_after_a_timer_wake_are_seen,
+    replacements_take_spare_indexes,
+    task_group_spawn_on_tracks_the_caller,
     one_blocked_worker_stalls_nothing,
     both_workers_stalled,
     high_stream_beside_a_stalled_worker,

@@ -10,6 +10,17 @@
 //! `RUNTIME_CORE_SLOW_TESTS` (read by `runtime_core::testing::deadline`) to
 //! [`SLOW_TESTS_FACTOR`] unless it is already set.
 //!
+//! The sanitizer flag reaches this cargo only, as
+//! `--config target.x86_64-unknown-linux-gnu.rustflags=[..]`, not through
+//! `RUSTFLAGS`: a test that starts a cargo build of its own (`xtask/bench`'s
+//! `own_queue` test builds a user's crate) inherits the environment, and
+//! `RUSTFLAGS=-Zsanitizer=thread` there built that crate with the sanitizer
+//! but without `-Zbuild-std` ("mixing `-Zsanitizer` will cause an ABI
+//! mismatch"), and its build scripts failed too. Such a nested build is a
+//! plain one. The user's own `RUSTFLAGS` (or `CARGO_ENCODED_RUSTFLAGS`) go
+//! into that setting too, and are removed from the child's environment:
+//! with either set, cargo would ignore the configured flags.
+//!
 //! Doctests are skipped (`--lib --bins --tests`): rustdoc does not take the
 //! sanitizer flags. If the nightly toolchain or its `rust-src` is missing,
 //! it is installed with rustup first (see `nightly::ensure`).
@@ -56,9 +67,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
         Some(package) => cmd.args(["--package", package]),
         None => cmd.arg("--workspace"),
     };
+    let mut rustflags = user_rustflags();
+    rustflags.push("-Zsanitizer=thread".to_owned());
+    cmd.arg("--config").arg(format!("target.{TARGET}.rustflags={}", toml_strings(&rustflags)));
     cmd.arg("--")
         .args(&args.test_args)
-        .env_append("RUSTFLAGS", "-Zsanitizer=thread")
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_append("RUSTDOCFLAGS", "-Zsanitizer=thread")
         .env("CARGO_TARGET_DIR", project_root().join("target/tsan"))
         .env_default(SLOW_TESTS_ENV, SLOW_TESTS_FACTOR)
@@ -68,4 +83,32 @@ pub(crate) fn run(args: Args) -> anyhow::Result<()> {
     run_checked(&mut cmd)?;
     eprintln!("tsan: clean in {:.1?}", start.elapsed());
     Ok(())
+}
+
+/// The flags the user set for rustc: `CARGO_ENCODED_RUSTFLAGS` (separated by
+/// `0x1f`) if set, else `RUSTFLAGS` (by whitespace), as cargo reads them.
+fn user_rustflags() -> Vec<String> {
+    if let Ok(encoded) = std::env::var("CARGO_ENCODED_RUSTFLAGS") {
+        return encoded.split('\x1f').filter(|f| !f.is_empty()).map(str::to_owned).collect();
+    }
+    std::env::var("RUSTFLAGS").map(|f| f.split_whitespace().map(str::to_owned).collect()).unwrap_or_default()
+}
+
+/// `flags` as a TOML array of strings (`["-Za", "-Zb"]`), for `--config`.
+fn toml_strings(flags: &[String]) -> String {
+    let quoted: Vec<String> =
+        flags.iter().map(|f| format!("\"{}\"", f.replace('\\', "\\\\").replace('"', "\\\""))).collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::toml_strings;
+
+    #[test]
+    fn flags_become_a_toml_array() {
+        assert_eq!(toml_strings(&[]), "[]");
+        let flags = ["-Zsanitizer=thread".to_owned(), "--cfg".to_owned(), "a=\"b\\c\"".to_owned()];
+        assert_eq!(toml_strings(&flags), r#"["-Zsanitizer=thread", "--cfg", "a=\"b\\c\""]"#);
+    }
 }

@@ -32,7 +32,7 @@ use crate::{
     metrics::Metrics,
     queue::{Priority, Queue, Runnable},
     scheduler::Shared,
-    sync::{Arc, Mutex, thread},
+    sync::{Arc, AtomicBool, Mutex, Ordering, thread},
 };
 
 mod shutdown;
@@ -134,10 +134,42 @@ struct Inner {
 /// A replacement is added under the `workers` lock after a check that the
 /// runtime is not closed, so that shutdown (which takes them once the exit
 /// latch reached zero) joins it too, or the replacement sees it closed.
+///
+/// A worker that steps aside for a replacement exits long before shutdown:
+/// its thread is joined when a later replacement is added (the watcher
+/// takes the finished ones out under the lock and joins them after it), so
+/// that an exited thread's stack does not stay mapped. The list holds only
+/// the threads that were alive when the last replacement was added, and
+/// that one (at most `2 * workers + 1`), however many stalls there were.
 #[derive(Default)]
 pub(crate) struct Threads {
     pub(crate) workers: Mutex<Vec<thread::JoinHandle<()>>>,
     pub(crate) watcher: Mutex<Option<thread::JoinHandle<()>>>,
+    /// Set when a timed shutdown gave up waiting for the workers: the
+    /// runtime's drop then does not wait for them either (`runtime.rs`).
+    gave_up: AtomicBool,
+}
+
+impl Threads {
+    /// Takes the handles of the threads that have finished out of
+    /// `workers` (the `workers` list, locked), to be joined once the lock
+    /// is released.
+    #[cfg(not(loom))]
+    pub(crate) fn take_finished(workers: &mut Vec<thread::JoinHandle<()>>) -> Vec<thread::JoinHandle<()>> {
+        let (finished, running) = std::mem::take(workers).into_iter().partition(|t| t.is_finished());
+        *workers = running;
+        finished
+    }
+
+    /// A timed shutdown gave up waiting for the workers.
+    pub(crate) fn give_up(&self) {
+        self.gave_up.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a timed shutdown gave up waiting for the workers.
+    pub(crate) fn gave_up(&self) -> bool {
+        self.gave_up.load(Ordering::Relaxed)
+    }
 }
 
 impl fmt::Debug for Handle {

@@ -48,6 +48,9 @@ impl Handle {
     /// Like [`Handle::shutdown`], waiting at most `timeout` for the workers:
     /// what it guarantees when it gives up is what
     /// [`Runtime::shutdown_timeout`](crate::Runtime::shutdown_timeout) says.
+    /// Once it has given up, dropping the `Runtime` does not wait for the
+    /// workers still running either (it drains what it can and returns);
+    /// a later [`Handle::shutdown`] waits for them without limit, as asked.
     pub fn shutdown_timeout(&self, timeout: Duration) {
         self.shutdown_within(Some(timeout));
     }
@@ -69,6 +72,8 @@ impl Handle {
         let shared = self.any();
         if shared.wait_for_workers(timeout) {
             self.join_threads();
+        } else {
+            self.threads().give_up();
         }
         // Otherwise the timeout passed and the threads stay detached. The
         // drain is idempotent: the last worker out drains too. Workers still
@@ -90,7 +95,11 @@ impl Handle {
             let _ = watcher.join();
         }
         let workers = std::mem::take(&mut *threads.workers.lock());
-        for worker in workers {
+        // Nor a worker its own thread: the last worker out drains, and a
+        // future it drops there may own this runtime and shut it down. It
+        // exits on its own once its drain is done.
+        let me = thread::current().id();
+        for worker in workers.into_iter().filter(|w| w.thread().id() != me) {
             // A worker that died (a panicking backend) already closed the
             // runtime and said why on stderr; shutdown does not turn that
             // into a second panic here.

@@ -21,7 +21,7 @@ use crate::{
     queue::Priority,
     stall::Located,
     sync::Arc,
-    task::{Task, Tracked},
+    task::{Output, Task, Tracked},
     task_id::{TaskId, TaskMetadata},
 };
 
@@ -124,7 +124,7 @@ fn build<F, S>(
     worker: Option<usize>,
     future: F,
     schedule: S,
-) -> (Option<crate::queue::Runnable>, async_task::Task<F::Output, TaskMetadata>)
+) -> (Option<crate::queue::Runnable>, async_task::Task<Output<F::Output>, TaskMetadata>)
 where
     F: Future + Send + 'static,
     F::Output: Send + 'static,

@@ -98,7 +98,9 @@ impl<Q: Queue> Shared<Q> {
     /// workers that may still be polling a task. Safe to call more than once
     /// and from any thread, with no lock held.
     pub(crate) fn drain(&self, running: usize) {
-        debug_assert!(self.is_closed());
+        // A state the runtime must never be in (tasks would be cancelled
+        // while spawns are still accepted): fail loudly, in release too.
+        assert!(self.is_closed(), "runtime-core bug: the drain ran while the runtime was open");
         let mut backoff = Backoff::new();
         #[cfg(not(loom))]
         let mut waits = 0;

@@ -66,6 +66,14 @@ impl<Q: Queue> Shared<Q> {
                 }
                 #[cfg(any(feature = "io", feature = "net"))]
                 if self.dispatched(index) {
+                    // This worker runs the task when it is back from the
+                    // reactor, but it may be busy long before it gets to a
+                    // second `High` one: a reserved worker is told, as after
+                    // any `High` push (`dispatched`'s fence orders the push
+                    // before `notify_reserved`'s load).
+                    if priority == Priority::High && self.reserved > 0 {
+                        self.idle.notify_reserved();
+                    }
                     return;
                 }
             }

@@ -36,9 +36,11 @@
 //! backend that breaks its contract (task panics, destructors included, are
 //! caught). A dying worker leaves the idle protocol's counts as they would be
 //! had it parked (it stops searching, and leaves the sleepers list), then
-//! closes the runtime: a runtime never runs on silently short-handed, nor
-//! drains itself while still open. Spawns are then refused and every pending
-//! `Task` reports cancellation, the backend's panic message is on stderr,
+//! closes the runtime (the workers' side and the blocking pool, as every
+//! close does: `Handle::close`): a runtime never runs on silently
+//! short-handed, nor drains itself while still open. Spawns are then refused
+//! and every pending `Task` reports cancellation (blocking closures not yet
+//! started too), the backend's panic message is on stderr,
 //! and `Handle::is_shutdown` says `true`. The last worker out drains inside
 //! `catch_unwind`, since a backend that panicked once may panic again while
 //! the thread is already unwinding.
@@ -63,7 +65,7 @@ use crate::{
     metrics::Counter,
     queue::{Priority, Queue, Runnable},
     scheduler::Shared,
-    stall::enter_watch,
+    stall::{Replacement, enter_watch},
     sync::{Arc, Ordering},
     task_id::enter_task,
 };
@@ -125,12 +127,25 @@ struct Worker<Q> {
     retired: bool,
 }
 
-/// The body of worker thread `index`.
-pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, index: usize, handle: Handle) {
+/// The body of worker thread `index`; a replacement of a stalled worker
+/// (`replaces`) first takes over from it, or exits at once if that worker
+/// carried on (`stall.rs`, "Threads", step 3).
+pub(crate) fn run<Q: Queue>(
+    shared: Arc<Shared<Q>>,
+    index: usize,
+    handle: Handle,
+    replaces: Option<Replacement>,
+) {
     // Declared first, so dropped last: counts the worker out even if the
     // loop unwinds (a panicking `Queue` backend), so that shutdown never
     // waits for a worker that is gone.
     let _exit = ExitGuard { shared: shared.clone(), handle: handle.clone() };
+    if let Some(replacement) = replaces {
+        if !shared.stall.take_over(&replacement) {
+            shared.stall.release(replacement);
+            return;
+        }
+    }
     let _current = enter_current(handle);
     let _worker = context::enter_worker(shared.books.id, index);
     let _watch = shared.books.track_locations.then(|| enter_watch(shared.stall.clone(), index));
@@ -158,24 +173,47 @@ impl<Q: Queue> Drop for ExitGuard<Q> {
     fn drop(&mut self) {
         let dying = thread::panicking();
         if dying {
-            // Never a half-state: see the module docs.
-            self.shared.close();
+            // Never a half-state: see the module docs. The handle's close,
+            // so that the blocking pool closes too.
+            self.handle.close();
         }
-        if self.shared.exit.count_down() {
-            // The last worker out: nothing can push to a local queue any
-            // more. The runtime is current, so that destructors the drain
-            // runs may still spawn (and get cancelled tasks).
-            let _current = enter_current(self.handle.clone());
-            if dying {
-                // A second panic while unwinding would abort the process.
-                if let Err(payload) = catch_unwind(AssertUnwindSafe(|| self.shared.drain(0))) {
-                    crate::panic_policy::drop_payload(payload);
-                }
-            } else {
-                self.shared.drain(0);
+        count_out(&self.shared, &self.handle, dying);
+    }
+}
+
+/// Counts a worker out on the exit latch (or a replacement whose thread
+/// never started: `watcher.rs`); the last one out drains. `dying`: the
+/// thread is unwinding. The last one out while the runtime is open would
+/// be a bug of this crate's ("Threads" in `stall.rs` rules it out): it then
+/// closes the runtime and drains, so that nothing waits forever, and panics
+/// with a message that says what broke.
+pub(crate) fn count_out<Q: Queue>(shared: &Shared<Q>, handle: &Handle, dying: bool) {
+    if !shared.exit.count_down() {
+        return;
+    }
+    let open = !shared.is_closed();
+    if open {
+        handle.close();
+    }
+    {
+        // The last one out: nothing can push to a local queue any more. The
+        // runtime is current, so that destructors the drain runs may still
+        // spawn (and get cancelled tasks).
+        let _current = enter_current(handle.clone());
+        if dying {
+            // A second panic while unwinding would abort the process.
+            if let Err(payload) = catch_unwind(AssertUnwindSafe(|| shared.drain(0))) {
+                crate::panic_policy::drop_payload(payload);
             }
+        } else {
+            shared.drain(0);
         }
     }
+    assert!(
+        !open,
+        "runtime-core bug: the last worker thread exited while the runtime was open (the stall \
+         replacement protocol must rule this out); the runtime has been closed"
+    );
 }
 
 impl<Q> Drop for Worker<Q> {
@@ -187,15 +225,17 @@ impl<Q> Drop for Worker<Q> {
         if self.waker_set {
             self.shared.idle.set_waker(self.index, None);
         }
-        if self.retired {
-            self.shared.stall.free_slot(self.index);
-        }
         if self.reserved {
             if self.registered {
                 self.shared.idle.unregister_reserved(self.index);
             }
         } else if self.searching || self.registered {
             self.shared.idle.abandon(self.index, self.searching);
+        }
+        // Last: from here on nothing of this worker's uses its slot, which
+        // a later replacement may take (a spare, once its worker retired).
+        if self.retired {
+            self.shared.stall.free_slot(self.index);
         }
     }
 }
@@ -267,15 +307,22 @@ impl<Q: Queue> Worker<Q> {
     /// others, and leave the loop. Its slot is freed when it drops.
     fn retire(&mut self) {
         self.retired = true;
-        self.shared.stall.live.fetch_sub(1, Ordering::SeqCst);
+        self.shared.stall.retire();
         self.shared.hand_off(self.index);
     }
 
     fn run_task(&mut self, runnable: Runnable, priority: Priority) {
         if self.shared.is_closed() {
-            // Taken just before shutdown: never polled after it. Dropped
-            // here, on the worker, with no lock held.
-            drop(runnable);
+            // Taken just before shutdown: never polled after it, and not
+            // dropped here either but put back for the drain, which runs
+            // once this thread is no longer a worker (the last worker out,
+            // or the thread that shuts down). A future's destructor may
+            // drop a runtime it owns, whose shutdown waits only off a
+            // worker thread (`handle/shutdown.rs`). After the final drain
+            // (`shutdown_timeout` gave up on this worker) the push drops it
+            // right here instead.
+            self.shared.shared_queue(priority).push(runnable);
+            self.shared.notify_after_push();
             return;
         }
         if self.searching {
