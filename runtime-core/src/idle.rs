@@ -81,7 +81,9 @@
 //! worker (a socket became readable while that worker polled the reactor)
 //! runs the schedule function on that worker thread, which knows it
 //! (`context::note_dispatch`). The task goes to that worker's own queues
-//! (its LIFO slot) with *no* `notify_one`: this worker will run it, and
+//! (the back of its local queue, not the LIFO slot, so that a batch of
+//! wakes runs in the order the reactor found them: timers due together in
+//! deadline order) with *no* `notify_one`: this worker will run it, and
 //! waking a sibling for it is the wasted context switch of the plain-channel
 //! designs. The first such wake wakes the worker's own waker, so that
 //! `block_on` returns to the worker loop instead of waiting on. The push

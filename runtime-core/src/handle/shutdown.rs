@@ -15,10 +15,13 @@ impl Handle {
     /// this runtime current). Returns `true` if this call closed it. What
     /// every close goes through: shutdown's, the panic policy's, a dying
     /// worker's.
+    ///
+    /// The pool closes first: once [`Handle::is_shutdown`] says `true`, no
+    /// queued closure can start any more (a pool thread that finishes its
+    /// closure in between finds the pool closed).
     pub(crate) fn close(&self) -> bool {
-        let first = self.any().close();
         self.blocking().close(self);
-        first
+        self.any().close()
     }
 
     /// Shuts the runtime down from any handle: for a runtime that nobody

@@ -47,6 +47,14 @@ impl<Q: Queue> Shared<Q> {
                 self.count(index, Counter::LocalSchedules, 1);
                 let local = &self.locals[index];
                 match (priority, yielded) {
+                    // A wake dispatched by the reactor (an I/O event, a timer
+                    // due) goes to the back of the local queue: a batch of
+                    // them runs in the order the reactor found them (timers
+                    // due together, in deadline order), not the last one
+                    // first, which the LIFO slot would do. The slot is for a
+                    // task that wakes another while it runs.
+                    #[cfg(any(feature = "io", feature = "net"))]
+                    (Priority::Low, false) if context::in_reactor() => local.push(Priority::Low, runnable),
                     (Priority::Low, false) => {
                         if let Some(previous) = local.lifo.replace(runnable) {
                             local.push(Priority::Low, previous);
