@@ -136,6 +136,10 @@ pub use runtime_core::io;
 /// `net` (feature `net`).
 #[cfg(feature = "net")]
 pub use runtime_core::net;
+/// Timers on the runtime's own driver (`sleep`, `timeout`, `interval`):
+/// runtime-core's `time` (feature `net`).
+#[cfg(feature = "net")]
+pub use runtime_core::time;
 
 /// Builds a runtime for `async fn main` and `block_on`s its body.
 ///
