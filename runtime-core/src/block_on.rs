@@ -1,7 +1,10 @@
-//! The `block_on` loop: poll, and park the calling thread until woken.
+//! The `block_on` loop: poll, and park the calling thread until woken. A
+//! panic of the future resumes in the caller, with the hint for its cause
+//! appended if it has a known one (`panic_policy.rs`).
 
 use std::{
     future::Future,
+    panic::{AssertUnwindSafe, catch_unwind, resume_unwind},
     pin::pin,
     task::{Context, Poll, Wake, Waker},
 };
@@ -30,8 +33,10 @@ pub(crate) fn block_on<F: Future>(future: F) -> F::Output {
     let waker = Waker::from(waker_state.clone());
     let mut cx = Context::from_waker(&waker);
     loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
+        match catch_unwind(AssertUnwindSafe(|| future.as_mut().poll(&mut cx))) {
+            Ok(Poll::Ready(output)) => return output,
+            Ok(Poll::Pending) => {}
+            Err(payload) => resume_unwind(crate::panic_policy::with_hint(payload)),
         }
         waker_state.parker.park();
     }

@@ -368,6 +368,7 @@ impl<F: FnOnce() -> T, T> Future for Call<F> {
 
 /// Spawns `f` as a blocking task of `handle`'s runtime (module docs); the
 /// caller boxed it if it is large, as a spawn boxes a large future.
+#[track_caller]
 pub(crate) fn spawn<F, T>(handle: &Handle, f: F) -> Task<T>
 where
     F: FnOnce() -> T + Send + 'static,
@@ -379,5 +380,9 @@ where
     let refused = handle.is_shutdown();
     let schedule_handle = handle.clone();
     let schedule = move |runnable| schedule_handle.blocking().push(runnable, &schedule_handle);
-    spawn_tracked(handle.books().clone(), refused, Call(Some(f)), schedule)
+    let call = Call(Some(f));
+    // Feature `tracing`: the task's span (`trace.rs`).
+    #[cfg(feature = "tracing")]
+    let call = crate::trace::Traced::new(call, std::panic::Location::caller());
+    spawn_tracked(handle.books().clone(), refused, call, schedule)
 }

@@ -71,6 +71,8 @@ impl Books {
 
     /// A panic nobody will see (`task.rs`): apply the policy.
     pub(crate) fn on_unobserved_panic(&self, id: TaskId, payload: &(dyn Any + Send)) {
+        #[cfg(feature = "tracing")]
+        crate::trace::unobserved_panic(id, crate::panic_policy::message(payload), &self.panic_policy);
         match self.panic_policy.apply(id, payload) {
             Action::Nothing => {}
             Action::Shutdown => {

@@ -35,6 +35,9 @@
 //!   (`runtime_core::net`: TCP, UDP, Unix streams), registered once,
 //!   edge-triggered, with a cooperative budget per poll. Feature `hyper`:
 //!   hyper 1.x on those sockets with no adaptor (`runtime_core::hyper`).
+//! - Feature `tracing`: every task runs inside a `tracing` span that
+//!   carries its [`TaskId`] and where it was spawned; stalls and panics
+//!   nobody awaits are logged as `tracing` events (see `src/trace.rs`).
 //!
 //! # How it is built: floors
 //! The crate reads bottom to top: each file imports only from the floors
@@ -46,7 +49,8 @@
 //!    `sleeper` (a worker's wake-up token, in its parker or the I/O
 //!    reactor), `idle` (who sleeps, who searches, whom to wake), `registry` (the
 //!    live-task registry), `metrics`, `panic_policy`, `hooks`, `stall` (the
-//!    per-worker watch state the watcher reads).
+//!    per-worker watch state the watcher reads), `trace` (feature
+//!    `tracing`: a span per task, events for stalls and unobserved panics).
 //! 2. **Per task**: `config` (checked settings), `books` (the runtime's
 //!    queue-independent state, which every task holds), `task` (the
 //!    wrapper that counts, registers and contains panicking destructors,
@@ -98,6 +102,8 @@ mod sleeper;
 mod stall;
 mod sync;
 mod task_id;
+#[cfg(feature = "tracing")]
+mod trace;
 mod yield_queue;
 // Floor 2, per task: the settings, the runtime's books, the task wrapper.
 mod books;

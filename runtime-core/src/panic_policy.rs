@@ -127,6 +127,40 @@ pub(crate) fn call_contained(f: impl FnOnce()) -> bool {
     }
 }
 
+/// What tokio's panics say when a tokio resource is made, or a task
+/// spawned, outside tokio's context.
+const TOKIO_NO_CONTEXT: &str = "must be called from the context of a Tokio 1.x runtime";
+
+/// The hint appended to [`TOKIO_NO_CONTEXT`] panics.
+pub(crate) const TOKIO_HINT: &str = "hint: a tokio-only crate (reqwest, tokio::time, tokio::spawn, ...) \
+    was used on runtime-core (pluggable-runtime), which runs no tokio reactor. Wrap the future that \
+    creates the tokio resources in async-compat's Compat: `Compat::new(async { reqwest::get(url).await })`. \
+    Careful: `tokio::time::sleep(d).compat()` still panics, because `sleep(d)` runs before the wrapper \
+    exists; write `Compat::new(async { tokio::time::sleep(d).await })`. See \"Works with\" in the README.";
+
+/// The message of a panic payload, if it is a string (what `panic!` makes).
+pub(crate) fn message(payload: &(dyn Any + Send)) -> Option<&str> {
+    payload
+        .downcast_ref::<&'static str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+}
+
+/// A panic `payload` with the hint for its cause appended, if the cause is
+/// known (see "Hints"), the hint also printed to stderr; else `payload`
+/// itself. A hinted payload is a `String`, as tokio's own is.
+pub(crate) fn with_hint(payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
+    match message(&*payload) {
+        Some(message) if message.contains(TOKIO_NO_CONTEXT) && !message.contains(TOKIO_HINT) => {
+            eprintln!("{TOKIO_HINT}");
+            let hinted = format!("{message}\n{TOKIO_HINT}");
+            drop_payload(payload);
+            Box::new(hinted)
+        }
+        _ => payload,
+    }
+}
+
 /// Drops a panic payload that has been dealt with. Its destructor may panic
 /// in turn (this may run under async-task's abort-on-panic guard, or while
 /// unwinding): that second payload is forgotten, the only one ever leaked.

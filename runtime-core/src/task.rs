@@ -301,8 +301,10 @@ impl Drop for Unobserved {
 }
 
 /// The payload to resume a task's panic with (see [`Unobserved`]).
+/// A panic with a known cause gets its hint here (`panic_policy.rs`).
 fn to_awaiter(books: &Arc<Books>, payload: Box<dyn Any + Send>) -> Box<dyn Any + Send> {
     let id = crate::task_id::task_id();
+    let payload = crate::panic_policy::with_hint(payload);
     Box::new(Unobserved { payload: Some(payload), books: books.clone(), id })
 }
 

@@ -100,6 +100,8 @@ pub(crate) fn run<Q: Queue>(shared: Arc<Shared<Q>>, handle: Handle, thread_name:
         // The user's callback last: however long it takes, the handoff
         // and the replacement above have happened.
         for info in &reports {
+            #[cfg(feature = "tracing")]
+            crate::trace::stall(info);
             if !stall.report(info) {
                 shared.books.stats.add(Counter::HookPanics, 1);
             }

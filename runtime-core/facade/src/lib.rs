@@ -25,7 +25,7 @@
 //!
 //! ```toml
 //! [dependencies]
-//! pluggable-runtime = { version = "0.1", default-features = false, features = ["crossbeam"] }
+//! pluggable-runtime = { path = "…/runtime-core/facade", default-features = false, features = ["crossbeam", "net"] }
 //! ```
 //!
 //! runs everything on `CrossbeamQueue`. With no backend enabled, what uses
@@ -37,11 +37,12 @@
 //!
 //! # Sockets and timers
 //! The default feature `net` gives the runtime its own I/O driver, and its
-//! types: [`net`] (TCP, UDP, Unix sockets, `futures-io` streams), [`io`]
+//! types: [`net`] (TCP, UDP, Unix sockets, `futures-io` streams), [`time`]
+//! (`sleep`, `timeout`, `interval`), [`io`]
 //! (`AsyncFd` for descriptors of your own). Idle workers wait in the
 //! driver, and what it dispatches runs on the worker that collected it; a
 //! socket is registered once, edge-triggered, so a request costs one read
-//! and one write. The feature `hyper` adds [`hyper`](mod@hyper): hyper 1.x
+//! and one write. The feature `hyper` adds `pluggable_runtime::hyper`: hyper 1.x
 //! served and called on those sockets with no adaptor. Keep `net` when you
 //! turn default features off (`features = ["crossbeam", "net"]`).
 //!
@@ -136,6 +137,10 @@ pub use runtime_core::io;
 /// `net` (feature `net`).
 #[cfg(feature = "net")]
 pub use runtime_core::net;
+/// Timers on the runtime's own driver (`sleep`, `timeout`, `interval`):
+/// runtime-core's `time` (feature `net`).
+#[cfg(feature = "net")]
+pub use runtime_core::time;
 
 /// Builds a runtime for `async fn main` and `block_on`s its body.
 ///

@@ -64,6 +64,9 @@ where
     F: Future + Send + 'static,
     F::Output: Send + 'static,
 {
+    // Feature `tracing`: the task's span (`trace.rs`).
+    #[cfg(feature = "tracing")]
+    let future = crate::trace::Traced::new(future, Location::caller());
     if scheduler.books.track_locations {
         return spawn_located(scheduler, Located::new(future, Location::caller()));
     }

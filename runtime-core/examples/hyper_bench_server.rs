@@ -4,7 +4,7 @@
 //! `perf stat -e 'syscalls:sys_enter_*' -p PID` on it).
 //!
 //! ```text
-//! cargo run --release -p runtime-core --features hyper --example hello_hyper -- \
+//! cargo run --release -p runtime-core --features hyper --example hyper_bench_server -- \
 //!     [flume|crossbeam|mutex] [WORKERS] [ADDR]
 //! ```
 //!
