@@ -10,11 +10,12 @@
 //! round in one run. REV must have that protocol (`xtask/bench/src/serve.rs`);
 //! an older revision is refused with what it lacks.
 //!
-//! The build shares this workspace's target directory, so only the crates
-//! that differ are compiled; cargo then links the baseline's binary at
-//! `target/release/bench`, so it is copied out to the worktree's directory
-//! right away, and the next `cargo run` of the current bench links its own
-//! back (cargo relinks a fresh binary that is missing or replaced).
+//! The build has a target directory of its own, in the worktree: cargo
+//! names a workspace crate's artifacts by its path relative to the
+//! workspace root, so the baseline's runtime-core and the current one would
+//! overwrite each other in a shared directory, and a stale artifact could
+//! pass for a fresh one. The first `--baseline` run of a revision compiles
+//! its dependencies; later ones reuse them.
 
 use std::{
     path::{Path, PathBuf},
@@ -65,8 +66,9 @@ pub fn prepare(rev: &str, root: &Path) -> anyhow::Result<Baseline> {
     }
 
     let dir = root.join("target").join("bench-baseline").join(&short);
+    // Reused if it is that commit, unchanged (its target/ is ignored).
     let checked_out = git(&dir, &["rev-parse", "HEAD"]).is_ok_and(|head| head == commit)
-        && git(&dir, &["status", "--porcelain", "--untracked-files=no"]).is_ok_and(|s| s.is_empty());
+        && git(&dir, &["status", "--porcelain"]).is_ok_and(|s| s.is_empty());
     if !checked_out {
         // Forget worktrees whose directories are gone (a `cargo clean`).
         git(root, &["worktree", "prune"])?;
@@ -82,7 +84,7 @@ pub fn prepare(rev: &str, root: &Path) -> anyhow::Result<Baseline> {
             .with_context(|| format!("{named}: could not check it out"))?;
     }
 
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target = dir.join("target");
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut build = Command::new(cargo);
     build
@@ -94,10 +96,7 @@ pub fn prepare(rev: &str, root: &Path) -> anyhow::Result<Baseline> {
     if !status.success() {
         bail!("{named}: its bench did not build ({status}); see above");
     }
-    let built = target.join("release").join("bench");
-    let exe = root.join("target").join("bench-baseline").join(format!("bench-{short}"));
-    std::fs::copy(&built, &exe)
-        .with_context(|| format!("could not copy {} to {}", built.display(), exe.display()))?;
+    let exe = target.join("release").join("bench");
 
     let hello =
         remote::hello_of(&exe).with_context(|| format!("{named}: its bench does not say what it runs"))?;

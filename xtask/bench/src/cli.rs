@@ -56,7 +56,9 @@ pub struct Args {
     /// Also run revision REV's backends (`flume@abc1234`, …), built from a
     /// clean checkout in a git worktree under target/, interleaved with the
     /// current ones; each backend's ratio to its baseline is printed beside
-    /// its ratio to tokio. REV must have this bench's child protocol.
+    /// its ratio to tokio. REV must have this bench's child protocol. The
+    /// first run of a revision builds it from scratch, in its own target
+    /// directory (minutes); later ones reuse that build.
     #[arg(long, value_name = "REV")]
     pub baseline: Option<String>,
 
