@@ -44,8 +44,9 @@ pub fn draw(results: &Results, path: &Path) -> anyhow::Result<()> {
     let slots = (workloads.len() * group) as i32;
 
     let ratios: Vec<f64> = results.cells.iter().filter_map(|c| c.ratio).collect();
-    let lo = ratios.iter().copied().fold(0.5f64, f64::min) * 0.8;
-    let hi = ratios.iter().copied().fold(2.0f64, f64::max) * 1.25;
+    // The axis spans the ratios, within [1/50, 50]; a bar beyond is cut at the edge.
+    let lo = ratios.iter().copied().fold(0.5f64, f64::min).max(0.02) * 0.8;
+    let hi = ratios.iter().copied().fold(2.0f64, f64::max).min(50.0) * 1.25;
 
     let height = (120 + slots * 9).max(300) as u32;
     let root = SVGBackend::new(path, (560 * panels as u32 + 200, height)).into_drawing_area();
@@ -88,7 +89,7 @@ pub fn draw(results: &Results, path: &Path) -> anyhow::Result<()> {
         for (c, contender) in contenders.iter().enumerate() {
             let colour = contender_colour(contender);
             let bars = workloads.iter().enumerate().filter_map(|(w, workload)| {
-                let ratio = results.cell(*workload, *workers, contender)?.ratio?;
+                let ratio = results.cell(*workload, *workers, contender)?.ratio?.clamp(lo, hi);
                 let slot = ((workloads.len() - 1 - w) * group + group - 1 - c - 1) as i32;
                 Some(Rectangle::new(
                     [(lo, SegmentValue::Exact(slot)), (ratio, SegmentValue::Exact(slot + 1))],

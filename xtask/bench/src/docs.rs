@@ -52,8 +52,9 @@ pub fn benchmarks_md(results: &Results, checks: &[Check], chart: &str) -> String
         })
         .collect();
     let syscalls = match &results.syscalls_unavailable {
-        None => "counted by `perf stat -e 'syscalls:sys_enter_*' -p PID` on the server's process, \
-                 its counters switched on and off at the window's edges through perf's control FIFOs \
+        None => "counted by `perf stat -e raw_syscalls:sys_enter -p PID` on the server's process \
+                 (and the same tracepoint filtered by syscall number for the breakdown), its counters \
+                 switched on and off at the window's edges through perf's control FIFOs \
                  (`--delay=-1 --control`), in one extra sample per cell so that the timed samples run \
                  without perf"
             .to_string(),
@@ -68,7 +69,7 @@ pub fn benchmarks_md(results: &Results, checks: &[Check], chart: &str) -> String
          run by N threads, and `tutorial` (the design this project grew from: one `flume` channel \
          drained by N threads blocking in `recv`), on the same workloads, in one run.\n\n\
          - Command: `{command}`, {elapsed:.0} s of measurements in a budget of {budget:.0} s.\n\
-         - Machine: {cores} core{cores_s}{cpu}, shared with other work while it ran, so expect noise. \
+         - Machine: {cores} core{cores_s}{cpu}, shared with other work while it ran, so expect noise{load}. \
          Rows measured at {measured_on}.\n\
          - Method: every contender runs in a process of its own, started once per worker count (afresh \
          for each I/O row, and for each memory sample), and the bench sends it one job at a time. \
@@ -100,6 +101,9 @@ pub fn benchmarks_md(results: &Results, checks: &[Check], chart: &str) -> String
         elapsed = results.elapsed_s,
         budget = results.budget_s,
         cores_s = plural(cores),
+        load = results.load.map_or(String::new(), |(start, end)| {
+            format!(" (load average {start:.1} at the start, {end:.1} at the end)")
+        }),
         measured_on = measured_on.join(" and "),
         min = results.time_rounds.min,
         tol = results.time_rounds.tolerance * 100.0,
@@ -129,7 +133,10 @@ pub fn benchmarks_md(results: &Results, checks: &[Check], chart: &str) -> String
              behind a queue of busy ones: a design that puts woken tasks behind everything else pays a \
              whole queue's worth of {busy_us} µs chunks, one that runs them next (a LIFO slot) pays one. \
              A remote wake has to cross from the shared queue to a worker, so it shows how often the \
-             workers look there while they have local work.\n\n{latency}",
+             workers look there while they have local work. On a shared machine the p99 and p99.9 \
+             also hold the times the operating system took a worker, or the waking thread between its \
+             stamp and its push, away for a scheduler tick (about 4 ms): with one worker nobody else \
+             can pick the task up, so those rows are the noisiest.\n\n{latency}",
             busy = results.sizes.busy_per_worker,
             busy_us = results.sizes.wake_busy_us,
             waiters = results.sizes.wake_waiters,

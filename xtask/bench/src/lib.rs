@@ -166,6 +166,7 @@ fn bench(argv: &[String]) -> anyhow::Result<()> {
         }
     }
 
+    let load_at_start = load_average();
     let measured = measure::run(&plan, &sizes)?;
     let queue = contenders::extra_name().map(|name| format!("--queue {name} ")).unwrap_or_default();
     let command = format!("cargo xtask bench {queue}{}", shell_words(&argv[1..]));
@@ -173,6 +174,7 @@ fn bench(argv: &[String]) -> anyhow::Result<()> {
         command: command.trim_end().to_owned(),
         cores,
         cpu: cpu_model(),
+        load: load_at_start.zip(load_average()),
         quick: plan.quick,
         budget_s: plan.budget.as_secs_f64(),
         elapsed_s: measured.elapsed.as_secs_f64(),
@@ -231,6 +233,11 @@ fn cpu_model() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("model name"))?;
     Some(line.split_once(':')?.1.trim().to_owned())
+}
+
+/// The 1-minute load average, from `/proc/loadavg`.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 /// Joins words into a command line, quoting those that need it.

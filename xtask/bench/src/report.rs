@@ -189,7 +189,8 @@ pub fn io_markdown(results: &Results) -> String {
 type CellText = dyn Fn(&Cell) -> Option<String>;
 
 /// The scaling table: each contender's speed-up from the first worker count
-/// to every other one, per workload (above 1 is faster with more workers).
+/// to every other one, per time and I/O workload (above 1 is faster with
+/// more workers; latencies and memory are not work that scales).
 pub fn scaling_markdown(results: &Results) -> String {
     let Some((&first, rest)) = results.workers.split_first() else { return String::new() };
     if rest.is_empty() {
@@ -210,7 +211,7 @@ pub fn scaling_markdown(results: &Results) -> String {
         }
     );
     header(&mut out, "workload", &results.contenders);
-    for &workload in &results.workloads {
+    for &workload in results.workloads.iter().filter(|w| matches!(w.kind(), Kind::Time | Kind::Io)) {
         let _ = write!(out, "| {} |", workload.name());
         for contender in &results.contenders {
             let parts: Vec<String> = rest
@@ -242,7 +243,7 @@ fn row_unit(unit: Unit) -> &'static str {
 fn spread(cell: &Cell) -> String {
     let Some(s) = cell.summary else { return String::new() };
     if let Some(half) = s.ci_half_width() {
-        return format!(" ±{}%", sig2(half * 100.0));
+        return if half > 1.0 { " ±>100%".into() } else { format!(" ±{}%", sig2(half * 100.0)) };
     }
     let scale = match cell.workload.unit() {
         Unit::Nanos | Unit::LatencyNanos => time_scale(s.median).0,

@@ -146,6 +146,8 @@ pub struct Results {
     pub cores: usize,
     /// The CPU, from `/proc/cpuinfo`, if known.
     pub cpu: Option<String>,
+    /// The 1-minute load average at the start and at the end, if known.
+    pub load: Option<(f64, f64)>,
     /// Whether it was a `--quick` run.
     pub quick: bool,
     /// The time budget it was planned in, in seconds.
@@ -246,6 +248,7 @@ pub(crate) mod tests {
             command: "cargo xtask bench".into(),
             cores: 2,
             cpu: None,
+            load: None,
             quick: false,
             budget_s: 780.0,
             elapsed_s: 700.0,
