@@ -377,12 +377,17 @@ mod tests {
             },
         };
         let with = plan(&["--contenders", "flume,crossbeam,tokio"], Some(&baseline));
-        assert_eq!(labels(&with), ["flume", "flume@abc1234", "crossbeam", "tokio"]);
+        // The backends in their canonical order, each baseline right after its own.
+        let labels = labels(&with);
+        let flume = labels.iter().position(|l| *l == "flume").unwrap();
+        assert_eq!(labels[flume + 1], "flume@abc1234", "{labels:?}");
+        assert_eq!(labels.len(), 4, "no baseline for crossbeam, none for tokio: {labels:?}");
+        assert_eq!(labels.last(), Some(&"tokio"));
         assert!(!with.full);
-        let old = &with.contenders[1];
+        let old = &with.contenders[flume + 1];
         assert_eq!((old.name.as_str(), old.exe.as_path()), ("flume", Path::new("/old/bench")));
         assert!(old.runs(Workload::YieldMany) && !old.runs(Workload::WakeLocal));
-        assert!(with.contenders[0].runs(Workload::WakeLocal));
+        assert!(with.contenders[flume].runs(Workload::WakeLocal));
     }
 
     #[test]
