@@ -4,7 +4,10 @@
 //! builds this one in debug, and because tokio, async-executor and the
 //! reporting crates must stay out of everything but that crate. Every
 //! argument goes through unchanged: `cargo xtask bench --help` lists them,
-//! `--queue PATH::Type --queue-path DIR` (bench your own queue) included.
+//! `--queue PATH::Type --queue-path DIR` (bench your own queue) and
+//! `--baseline REV` (revision REV's backends beside the current ones, built
+//! by the bench itself in a git worktree under `target/bench-baseline/`)
+//! included.
 
 use crate::cmd::{Passthrough, run_release};
 

@@ -1,23 +1,28 @@
 //! The command line: flags, and the lists they name (workloads, contenders,
 //! worker counts), each checked against the valid names.
 
-use std::path::PathBuf;
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
 
 use anyhow::{Context, bail};
 
 use crate::{
+    baseline::Baseline,
     contenders::{self, ALIASES},
-    workloads::Workload,
+    workload::{Kind, Rounds, Workload},
 };
 
 /// `cargo xtask bench`: every backend of this runtime against tokio,
 /// async-executor and `tutorial` (the one-channel executor this project grew
-/// from), on the same workloads, interleaved.
+/// from), on the same workloads, interleaved; each contender in a process
+/// of its own.
 #[derive(Debug, clap::Parser)]
 #[command(name = "cargo xtask bench", bin_name = "cargo xtask bench", about, long_about = None)]
 pub struct Args {
-    /// A small version of everything (smaller workloads, fewer rounds), for CI
-    /// and a quick look. Never rewrites BENCHMARKS.md.
+    /// A small version of everything (smaller workloads, a few fixed rounds),
+    /// for CI and a quick look. Never rewrites BENCHMARKS.md.
     #[arg(long)]
     pub quick: bool,
 
@@ -30,22 +35,38 @@ pub struct Args {
     #[arg(long, value_name = "NAME", value_delimiter = ',')]
     pub contenders: Vec<String>,
 
-    /// Worker-thread counts to run the set at: numbers, and `N` for
-    /// `available_parallelism`. Duplicates are dropped.
-    #[arg(long, value_name = "LIST", default_value = "1,2,N")]
+    /// Worker-thread counts to run the set at: numbers, `N` for
+    /// `available_parallelism`, and `pow2` for 1, 2, 4… up to it and `N`
+    /// itself. Duplicates are dropped.
+    #[arg(long, value_name = "LIST", default_value = DEFAULT_WORKERS)]
     pub workers: String,
 
-    /// Timed rounds per cell (defaults: 10, or 3 with --quick; the 1M-task
-    /// workloads use fewer, and so does a contender whose samples would not
-    /// fit the per-cell time budget of 15 s, or 1 s with --quick).
+    /// Exactly this many timed rounds per cell, instead of adaptive rounds
+    /// (which stop a cell once its median's 95% confidence interval is
+    /// within a few percent, or at its share of the time budget).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub rounds: Option<u32>,
+
+    /// The time budget of the measurements, in seconds (default: 780, or
+    /// 240 with --quick), shared out between the rows by their cost; a row
+    /// that settles early leaves its time to the others.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(10..))]
+    pub budget: Option<u64>,
+
+    /// Also run revision REV's backends (`flume@abc1234`, …), built from a
+    /// clean checkout in a git worktree under target/, interleaved with the
+    /// current ones; each backend's ratio to its baseline is printed beside
+    /// its ratio to tokio. REV must have this bench's child protocol. The
+    /// first run of a revision builds it from scratch, in its own target
+    /// directory (minutes); later ones reuse that build.
+    #[arg(long, value_name = "REV")]
+    pub baseline: Option<String>,
 
     /// Where to write every sample as JSON.
     #[arg(long, value_name = "PATH", default_value = "target/bench/bench.json")]
     pub json: PathBuf,
 
-    /// Where to draw the SVG chart of ratios to tokio.
+    /// Where to draw the SVG chart of ratios to tokio and scaling.
     #[arg(long, value_name = "PATH", default_value = "target/bench/bench.svg")]
     pub chart: PathBuf,
 
@@ -75,44 +96,115 @@ pub struct Args {
     pub queue_dev_profile: bool,
 }
 
+/// `--workers` unless told otherwise.
+pub const DEFAULT_WORKERS: &str = "pow2";
+
+/// One contender of the run: what the tables call it, and which binary
+/// hosts it under which name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spec {
+    /// Its column: `flume`, or `flume@abc1234` for a baseline's.
+    pub label: String,
+    /// Its name in the binary that hosts it (`flume`).
+    pub name: String,
+    /// That binary.
+    pub exe: PathBuf,
+    /// The workloads that binary can run.
+    pub workloads: Vec<String>,
+}
+
+impl Spec {
+    /// Whether its binary can run `workload`.
+    pub fn runs(&self, workload: Workload) -> bool {
+        self.workloads.iter().any(|w| w == workload.name())
+    }
+}
+
 /// What to run, resolved from [`Args`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct Plan {
     pub workloads: Vec<Workload>,
-    pub contenders: Vec<&'static str>,
+    pub contenders: Vec<Spec>,
     pub workers: Vec<usize>,
     pub quick: bool,
-    /// Rounds for the short workloads; see [`Plan::rounds_for`].
-    pub rounds: u32,
-    /// A full run: every workload and contender, not `--quick`.
+    /// `--rounds`: fixed rounds instead of adaptive ones.
+    pub fixed_rounds: Option<u32>,
+    /// The measurements' time budget.
+    pub budget: Duration,
+    /// A full run: every workload and contender at the default worker
+    /// counts, adaptive, not `--quick`, no baseline.
     pub full: bool,
 }
 
 impl Plan {
-    /// Resolves the lists in `args`, with `cores` standing for `N`.
-    pub fn from_args(args: &Args, cores: usize) -> anyhow::Result<Self> {
+    /// Resolves the lists in `args`, with `cores` standing for `N`, the
+    /// contenders hosted by `exe` (this binary) and by `baseline`'s.
+    pub fn from_args(
+        args: &Args,
+        cores: usize,
+        exe: &Path,
+        baseline: Option<&Baseline>,
+    ) -> anyhow::Result<Self> {
         let workloads = parse_workloads(&args.filter)?;
-        let contenders = parse_contenders(&args.contenders)?;
+        let picked = parse_contenders(&args.contenders)?;
         let workers = parse_workers(&args.workers, cores)?;
-        let rounds = args.rounds.unwrap_or(if args.quick { 3 } else { 10 });
-        // A run with a user's queue never rewrites BENCHMARKS.md.
+        let ours: Vec<String> = Workload::names().iter().map(|n| n.to_string()).collect();
+        let mut contenders = Vec::new();
+        for name in picked {
+            contenders.push(Spec {
+                label: name.into(),
+                name: name.into(),
+                exe: exe.to_owned(),
+                workloads: ours.clone(),
+            });
+            if let Some(baseline) = baseline.filter(|b| b.hello.backends.iter().any(|b| b == name)) {
+                contenders.push(Spec {
+                    label: format!("{name}{}", baseline.info.suffix),
+                    name: name.into(),
+                    exe: baseline.exe.clone(),
+                    workloads: baseline.hello.workloads.clone(),
+                });
+            }
+        }
+        let budget = Duration::from_secs(args.budget.unwrap_or(if args.quick { 240 } else { 780 }));
+        // A run with a user's queue or a baseline never rewrites BENCHMARKS.md.
         let full = !args.quick
             && args.filter.is_empty()
             && args.contenders.is_empty()
+            && args.rounds.is_none()
+            && args.workers == DEFAULT_WORKERS
+            && baseline.is_none()
             && contenders::extra_name().is_none();
-        Ok(Self { workloads, contenders, workers, quick: args.quick, rounds, full })
+        Ok(Self {
+            workloads,
+            contenders,
+            workers,
+            quick: args.quick,
+            fixed_rounds: args.rounds,
+            budget,
+            full,
+        })
     }
 
-    /// Rounds for `workload`: the million-task ones take seconds a sample, so
-    /// they get fewer, and so do the I/O ones, whose samples run for a fixed
-    /// time (1 s and 5 s, or 0.2 s and 1 s with --quick).
-    pub fn rounds_for(&self, workload: Workload) -> u32 {
-        match workload {
-            Workload::Throughput => self.rounds.min(if self.quick { 2 } else { 5 }),
-            Workload::Memory => self.rounds.min(if self.quick { 1 } else { 3 }),
-            Workload::TcpEcho => self.rounds.min(if self.quick { 3 } else { 5 }),
-            Workload::HttpPlaintext => self.rounds.min(if self.quick { 2 } else { 3 }),
-            _ => self.rounds,
+    /// When the cells of `workload` stop; see [`Rounds`].
+    pub fn rounds(&self, workload: Workload) -> Rounds {
+        let fixed = |n: u32| Rounds { min: n, max: n, tolerance: 0.0 };
+        if let Some(n) = self.fixed_rounds {
+            return fixed(n);
+        }
+        if self.quick {
+            return fixed(match workload {
+                Workload::Memory => 1,
+                Workload::Throughput | Workload::HttpPlaintext => 2,
+                _ => 3,
+            });
+        }
+        match workload.kind() {
+            Kind::Memory => fixed(3),
+            Kind::Time if workload == Workload::Throughput => Rounds { min: 6, max: 12, tolerance: 0.03 },
+            Kind::Time => Rounds { min: 6, max: 30, tolerance: 0.03 },
+            Kind::Wake => Rounds { min: 6, max: 12, tolerance: 0.05 },
+            Kind::Io => Rounds { min: 6, max: 10, tolerance: 0.03 },
         }
     }
 }
@@ -152,23 +244,31 @@ pub fn parse_contenders(names: &[String]) -> anyhow::Result<Vec<&'static str>> {
     Ok(all.into_iter().filter(|c| picked.contains(c)).collect())
 }
 
-/// `"1,2,N"` → `[1, 2, cores]`, without duplicates, in the order given.
+/// `"1,2,N"` → `[1, 2, cores]`, `"pow2"` → `[1, 2, 4, …, cores]`, without
+/// duplicates, in the order given.
 pub fn parse_workers(list: &str, cores: usize) -> anyhow::Result<Vec<usize>> {
     let mut out = Vec::new();
+    let add = |n: usize, out: &mut Vec<usize>| {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    };
     for item in list.split(',').map(str::trim) {
-        let n = if item.eq_ignore_ascii_case("n") {
-            cores
+        if item.eq_ignore_ascii_case("n") {
+            add(cores, &mut out);
+        } else if item.eq_ignore_ascii_case("pow2") {
+            for n in std::iter::successors(Some(1usize), |n| n.checked_mul(2)).take_while(|n| *n < cores) {
+                add(n, &mut out);
+            }
+            add(cores, &mut out);
         } else {
             let n: usize = item.parse().with_context(|| {
-                format!("--workers: {item:?} is not a worker count; expected numbers or N, like 1,2,N")
+                format!("--workers: {item:?} is not a worker count; expected numbers, N or pow2, like 1,2,N")
             })?;
             if !(1..=runtime_core::MAX_WORKER_THREADS).contains(&n) {
                 bail!("--workers: {n} is out of range; expected 1 to {}", runtime_core::MAX_WORKER_THREADS);
             }
-            n
-        };
-        if !out.contains(&n) {
-            out.push(n);
+            add(n, &mut out);
         }
     }
     Ok(out)
@@ -189,6 +289,15 @@ mod tests {
         assert_eq!(parse_workers("1,2,N", 2).unwrap(), vec![1, 2]);
         assert_eq!(parse_workers("1, 2, n", 8).unwrap(), vec![1, 2, 8]);
         assert_eq!(parse_workers("4", 2).unwrap(), vec![4]);
+    }
+
+    #[test]
+    fn pow2_is_every_power_of_two_below_the_cores_and_the_cores() {
+        assert_eq!(parse_workers("pow2", 1).unwrap(), vec![1]);
+        assert_eq!(parse_workers("pow2", 2).unwrap(), vec![1, 2]);
+        assert_eq!(parse_workers("pow2", 6).unwrap(), vec![1, 2, 4, 6]);
+        assert_eq!(parse_workers("pow2", 16).unwrap(), vec![1, 2, 4, 8, 16]);
+        assert_eq!(parse_workers("1,2,4,8,16", 2).unwrap(), vec![1, 2, 4, 8, 16]);
     }
 
     #[test]
@@ -220,20 +329,65 @@ mod tests {
         assert_eq!(picked, vec!["tutorial"]);
     }
 
+    fn plan(argv: &[&str], baseline: Option<&Baseline>) -> Plan {
+        Plan::from_args(&args(argv).unwrap(), 2, Path::new("/bench"), baseline).unwrap()
+    }
+
+    fn labels(plan: &Plan) -> Vec<&str> {
+        plan.contenders.iter().map(|c| c.label.as_str()).collect()
+    }
+
     #[test]
     fn plan_defaults_and_quick() {
-        let plan = Plan::from_args(&args(&[]).unwrap(), 2).unwrap();
-        assert!(plan.full && !plan.quick);
-        assert_eq!(plan.workers, vec![1, 2]);
-        assert_eq!(plan.workloads.len(), Workload::ALL.len());
-        assert_eq!(plan.rounds_for(Workload::YieldMany), 10);
-        assert_eq!(plan.rounds_for(Workload::Memory), 3);
+        let full = plan(&[], None);
+        assert!(full.full && !full.quick);
+        assert_eq!(full.workers, vec![1, 2]);
+        assert_eq!(full.workloads.len(), Workload::ALL.len());
+        assert_eq!(labels(&full), contenders::names());
+        assert_eq!(full.budget, Duration::from_secs(780));
+        let adaptive = full.rounds(Workload::YieldMany);
+        assert!(adaptive.min >= 6 && adaptive.max > adaptive.min && adaptive.tolerance > 0.0, "{adaptive:?}");
+        assert_eq!(full.rounds(Workload::Memory).max, 3);
 
-        let plan = Plan::from_args(&args(&["--quick", "--filter", "ping_pong,memory"]).unwrap(), 2).unwrap();
-        assert!(!plan.full && plan.quick);
-        assert_eq!(plan.workloads, vec![Workload::PingPong, Workload::Memory]);
-        assert_eq!(plan.rounds_for(Workload::PingPong), 3);
-        assert_eq!(plan.rounds_for(Workload::Memory), 1);
+        let quick = plan(&["--quick", "--filter", "ping_pong,memory"], None);
+        assert!(!quick.full && quick.quick);
+        assert_eq!(quick.workloads, vec![Workload::PingPong, Workload::Memory]);
+        assert_eq!(quick.rounds(Workload::PingPong), Rounds { min: 3, max: 3, tolerance: 0.0 });
+        assert_eq!(quick.rounds(Workload::Memory).max, 1);
+
+        let fixed = plan(&["--rounds", "2", "--workers", "1"], None);
+        assert!(!fixed.full, "fixed rounds or other worker counts are not a full run");
+        assert_eq!(fixed.rounds(Workload::HttpPlaintext), Rounds { min: 2, max: 2, tolerance: 0.0 });
+    }
+
+    #[test]
+    fn a_baseline_adds_its_backends_after_each_current_one() {
+        let baseline = Baseline {
+            info: crate::results::BaselineInfo {
+                rev: "HEAD~1".into(),
+                commit: "abc1234def".into(),
+                suffix: "@abc1234".into(),
+            },
+            exe: "/old/bench".into(),
+            hello: crate::protocol::Hello {
+                protocol: crate::protocol::VERSION,
+                contenders: vec!["flume".into(), "mutex".into(), "tokio".into()],
+                backends: vec!["flume".into(), "mutex".into()],
+                workloads: vec!["yield_many".into()],
+            },
+        };
+        let with = plan(&["--contenders", "flume,crossbeam,tokio"], Some(&baseline));
+        // The backends in their canonical order, each baseline right after its own.
+        let labels = labels(&with);
+        let flume = labels.iter().position(|l| *l == "flume").unwrap();
+        assert_eq!(labels[flume + 1], "flume@abc1234", "{labels:?}");
+        assert_eq!(labels.len(), 4, "no baseline for crossbeam, none for tokio: {labels:?}");
+        assert_eq!(labels.last(), Some(&"tokio"));
+        assert!(!with.full);
+        let old = &with.contenders[flume + 1];
+        assert_eq!((old.name.as_str(), old.exe.as_path()), ("flume", Path::new("/old/bench")));
+        assert!(old.runs(Workload::YieldMany) && !old.runs(Workload::WakeLocal));
+        assert!(with.contenders[flume].runs(Workload::WakeLocal));
     }
 
     #[test]
@@ -242,5 +396,7 @@ mod tests {
         assert!(args(&["--rounds", "many"]).is_err());
         assert!(args(&["--bogus"]).is_err());
         assert!(args(&["--filter"]).is_err());
+        assert!(args(&["--budget", "5"]).is_err());
+        assert!(args(&["--baseline"]).is_err());
     }
 }

@@ -1,13 +1,19 @@
-//! The I/O workloads, written once against [`Runner`] and its [`NetStack`]:
-//! every socket is on 127.0.0.1, every sample runs for a fixed time.
+//! The I/O workloads, written once against [`Runner`] and a [`NetStack`]
+//! (each contender names its own: see `contenders`): every socket is on
+//! 127.0.0.1, every sample runs for a fixed time.
 //!
 //! - `tcp_echo`: an echo server and N client tasks on the runtime under
 //!   test; each client sends a message and reads it back, again and again.
-//!   The sample is round trips per second, with the round trips' p50 and p99.
+//!   The sample is round trips per second, with the round trips' p50, p99
+//!   and p99.9. Its counting window (see `window`) runs from the moment the
+//!   connected clients start to the moment the last one has stopped: the
+//!   whole runtime, clients and server alike.
 //! - `http_plaintext`: a hyper 1.x HTTP/1.1 keep-alive server answering
 //!   `Hello, World!` (TechEmpower's plaintext shape) on the runtime under
 //!   test, loaded by [`loadgen`] from a process of its own. The sample is
-//!   requests per second, with their p50 and p99 as the load generator saw them.
+//!   requests per second, with their p50, p99 and p99.9 as the load
+//!   generator saw them. Its counting window runs from the load generator's
+//!   start (its connections open) to its report: the server alone.
 //!
 //! Neither waits on a timer of the runtime under test: the calling thread
 //! sleeps, or waits for the load generator, and the tasks read the clock.
@@ -24,19 +30,21 @@ use std::{
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use bytes::Bytes;
 use http_body_util::Full;
 
 use crate::{
-    contenders::{Runner, Spawner},
     loadgen,
     net::{self, NetStack},
-    workloads::{Sizes, Workload},
+    runner::{Runner, Spawner},
+    stats::percentile,
+    window::Window,
+    workload::{Sizes, Workload},
 };
 
 /// One sample of an I/O workload.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IoSample {
     /// Round trips or requests per second.
     pub rate: f64,
@@ -44,36 +52,58 @@ pub struct IoSample {
     pub p50_ns: f64,
     /// 99th percentile latency, in nanoseconds.
     pub p99_ns: f64,
+    /// 99.9th percentile latency, in nanoseconds.
+    pub p999_ns: f64,
+    /// Round trips or requests completed in the sample.
+    pub requests: u64,
+    /// CPU time of the process over the counting window.
+    pub cpu_ns: u64,
+}
+
+/// What an I/O sample needs beyond the runtime: the load generator's binary
+/// (`http_plaintext`) and the counting window.
+#[derive(Debug)]
+pub struct IoSetup<'a> {
+    /// The binary to run as the load generator (`loadgen::CHILD_ARG`).
+    pub loadgen: Option<&'a std::path::Path>,
+    /// Where the counts are taken.
+    pub window: &'a mut Window,
 }
 
 /// How long the tasks of a finished sample may take to wind down (sockets
 /// closed, connection tasks ended) before the sample is called a failure.
 const WIND_DOWN: Duration = Duration::from_secs(5);
 
-type Net<R> = <R as Runner>::Net;
-
-/// Runs one sample of the I/O `workload` for `duration` on `rt`.
+/// Runs one sample of the I/O `workload` for `duration` on `rt`, with
+/// sockets from `N`.
 ///
 /// # Panics
 /// If `workload` is not an I/O workload ([`Workload::is_io`]).
-pub fn sample<R: Runner>(
+pub fn sample<R: Runner, N: NetStack>(
     rt: &R,
     workload: Workload,
     sizes: &Sizes,
     duration: Duration,
+    setup: IoSetup<'_>,
 ) -> anyhow::Result<IoSample> {
     match workload {
-        Workload::TcpEcho => tcp_echo(rt, sizes.echo_clients, sizes.echo_message, duration),
-        Workload::HttpPlaintext => http_plaintext(rt, sizes.http_connections, duration),
+        Workload::TcpEcho => {
+            tcp_echo::<R, N>(rt, sizes.echo_clients, sizes.echo_message, duration, setup.window)
+        }
+        Workload::HttpPlaintext => {
+            let loadgen = setup.loadgen.ok_or_else(|| anyhow!("http_plaintext needs a load generator"))?;
+            http_plaintext::<R, N>(rt, sizes.http_connections, duration, loadgen, setup.window)
+        }
         other => panic!("{} is not an I/O workload", other.name()),
     }
 }
 
-fn tcp_echo<R: Runner>(
+fn tcp_echo<R: Runner, N: NetStack>(
     rt: &R,
     clients: usize,
     message: usize,
     duration: Duration,
+    window: &mut Window,
 ) -> anyhow::Result<IoSample> {
     let spawner = rt.spawner();
     let live = Arc::new(AtomicUsize::new(0));
@@ -83,10 +113,10 @@ fn tcp_echo<R: Runner>(
     let (ready, connected) = async_channel::unbounded::<()>();
     let (gate, opened) = async_channel::bounded::<()>(1);
 
-    let (latencies, start, end) = rt.block_on(async {
-        let listener = Net::<R>::bind().await.context("bind the echo server")?;
-        let addr = Net::<R>::local_addr(&listener)?;
-        let server = spawner.spawn(echo_server::<R::Spawner, Net<R>>(
+    let (latencies, start, end, cpu_ns) = rt.block_on(async {
+        let listener = N::bind().await.context("bind the echo server")?;
+        let addr = N::local_addr(&listener)?;
+        let server = spawner.spawn(echo_server::<R::Spawner, N>(
             spawner.clone(),
             listener,
             stopped,
@@ -96,13 +126,14 @@ fn tcp_echo<R: Runner>(
         let tasks: Vec<_> = (0..clients)
             .map(|_| {
                 let (ready, opened, deadline) = (ready.clone(), opened.clone(), deadline.clone());
-                spawner.spawn(echo_client::<Net<R>>(addr, message, ready, opened, deadline))
+                spawner.spawn(echo_client::<N>(addr, message, ready, opened, deadline))
             })
             .collect();
         drop(ready);
         // Until every client is connected, or the channel closes: every
         // client has sent or failed (its error comes below).
         while connected.recv().await.is_ok() {}
+        window.begin()?;
         let start = Instant::now();
         let end = start + duration;
         deadline.set(end).expect("set once");
@@ -115,15 +146,16 @@ fn tcp_echo<R: Runner>(
                 Err(e) => failure = failure.or(Some(e)),
             }
         }
+        let reading = window.end()?;
         drop(stop);
         server.await.context("the echo server's accept loop")?;
         if let Some(e) = failure {
             return Err(anyhow::Error::new(e).context("an echo client failed"));
         }
-        Ok::<_, anyhow::Error>((latencies, start, end))
+        Ok::<_, anyhow::Error>((latencies, start, end, reading.cpu_ns))
     })?;
     wind_down(&live, "echo connections")?;
-    Ok(summarise(latencies, end - start))
+    Ok(summarise(latencies, end - start, cpu_ns))
 }
 
 async fn echo_server<S: Spawner, N: NetStack>(
@@ -183,28 +215,37 @@ async fn echo_client<N: NetStack>(
     }
 }
 
-fn http_plaintext<R: Runner>(rt: &R, connections: usize, duration: Duration) -> anyhow::Result<IoSample> {
+fn http_plaintext<R: Runner, N: NetStack>(
+    rt: &R,
+    connections: usize,
+    duration: Duration,
+    loadgen: &std::path::Path,
+    window: &mut Window,
+) -> anyhow::Result<IoSample> {
     let spawner = rt.spawner();
     let live = Arc::new(AtomicUsize::new(0));
     let (stop, stopped) = async_channel::bounded::<()>(1);
     let (addr, server) = rt.block_on(async {
-        let listener = Net::<R>::bind().await.context("bind the HTTP server")?;
-        let addr = Net::<R>::local_addr(&listener)?;
-        let server = spawner.spawn(http_server::<R::Spawner, Net<R>>(
-            spawner.clone(),
-            listener,
-            stopped,
-            live.clone(),
-        ));
+        let listener = N::bind().await.context("bind the HTTP server")?;
+        let addr = N::local_addr(&listener)?;
+        let server =
+            spawner.spawn(http_server::<R::Spawner, N>(spawner.clone(), listener, stopped, live.clone()));
         Ok::<_, anyhow::Error>((addr, server))
     })?;
-    let report = loadgen::run(addr, connections, duration);
+    let report = loadgen::run(loadgen, addr, connections, duration, window);
     drop(stop);
     rt.block_on(server).context("the HTTP server's accept loop")?;
     // The load generator has exited, so every connection is closing.
     wind_down(&live, "HTTP connections")?;
-    let report = report?;
-    Ok(IoSample { rate: report.rate(), p50_ns: report.p50_ns as f64, p99_ns: report.p99_ns as f64 })
+    let (report, reading) = report?;
+    Ok(IoSample {
+        rate: report.rate(),
+        p50_ns: report.p50_ns as f64,
+        p99_ns: report.p99_ns as f64,
+        p999_ns: report.p999_ns as f64,
+        requests: report.requests,
+        cpu_ns: reading.cpu_ns,
+    })
 }
 
 async fn http_server<S: Spawner, N: NetStack>(
@@ -268,11 +309,14 @@ fn wind_down(live: &AtomicUsize, what: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn summarise(mut latencies: Vec<u64>, elapsed: Duration) -> IoSample {
+fn summarise(mut latencies: Vec<u64>, elapsed: Duration, cpu_ns: u64) -> IoSample {
     latencies.sort_unstable();
     IoSample {
         rate: latencies.len() as f64 / elapsed.as_secs_f64().max(1e-9),
-        p50_ns: loadgen::percentile(&latencies, 0.50) as f64,
-        p99_ns: loadgen::percentile(&latencies, 0.99) as f64,
+        p50_ns: percentile(&latencies, 0.50) as f64,
+        p99_ns: percentile(&latencies, 0.99) as f64,
+        p999_ns: percentile(&latencies, 0.999) as f64,
+        requests: latencies.len() as u64,
+        cpu_ns,
     }
 }

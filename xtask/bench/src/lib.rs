@@ -1,22 +1,35 @@
 //! The benchmark behind `cargo xtask bench` (which builds this crate in
 //! release and runs it): this runtime with each backend against tokio,
-//! async-executor and `tutorial`, on the same workloads, interleaved.
+//! async-executor and `tutorial`, on the same workloads, interleaved, each
+//! contender in a process of its own; with `--baseline REV`, revision REV's
+//! backends beside them.
 //!
-//! - `cli`: flags and name lists; `contenders`: the contenders behind one
-//!   small interface (`tutorial` has its own module); `workloads`: the workloads,
-//!   written once against that interface; `memory`: the child process that
-//!   measures memory per parked task.
-//! - `io_workloads`: the I/O rows (`tcp_echo`, `http_plaintext`) on each
-//!   contender's own sockets (`net`: tokio's or async-net's, and hyper's
-//!   adaptor for the latter); `loadgen`: the child process that loads the
-//!   HTTP server.
-//! - `measure`: warm-up and interleaved rounds; `stats`: medians and ratios;
-//!   `targets`: the issue's targets checked against the run; `report` and
-//!   `chart`: the table, JSON, BENCHMARKS.md and the SVG chart.
-//!
-//! - `own_queue`: `--queue PATH::Type --queue-path DIR`, a user's queue as one
-//!   more contender: generates a small crate that depends on this library and
-//!   on the user's crate, and runs [`main_with_queue`] there.
+//! Floors, bottom to top; each module imports only from the floors below it
+//! (and from its own):
+//! 1. Vocabulary: `workload` (the workloads' names, kinds, units and
+//!    sizes), `stats` (medians, confidence intervals, percentiles, ratios).
+//! 2. Interfaces and readings: `runner` (the `Spawner` / `Runner` traits the
+//!    workloads are written against), `net` (the network stacks),
+//!    `memory` (RSS readings), `window` (the counting window of an I/O
+//!    sample), `loadgen` (the HTTP load generator, a process of its own).
+//! 3. Workloads: `workloads` (the time ones and memory's `park`), `wake`
+//!    (scheduling latency), `io_workloads` (`tcp_echo`, `http_plaintext`).
+//!    `protocol` (the jobs a contender's process runs, and their outcomes).
+//! 4. Contenders: `tutorial` (the one-channel executor), `adapters` (each
+//!    runtime behind `Runner`), `contenders` (the registry by name, and one
+//!    started contender running jobs).
+//! 5. Processes: `serve` (a contender's process: the child side of the
+//!    protocol), `remote` (the parent side), `perf` (syscall counting).
+//! 6. A run: `results` (cells and their summaries, as data), `baseline`
+//!    (building `--baseline REV`), `cli` (flags and the plan), `measure`
+//!    (adaptive, interleaved rounds).
+//! 7. Outputs: `report` (the Markdown tables), `targets` (the issue's
+//!    targets, judged from the results), `chart` (the SVG), `docs` (the JSON
+//!    file and BENCHMARKS.md).
+//! 8. Top: this file (`main`, dispatch of the child processes) and
+//!    `own_queue` (`--queue PATH::Type --queue-path DIR`, a user's queue as
+//!    one more contender: a generated crate that depends on this library and
+//!    on the user's crate runs [`main_with_queue`] there).
 //!
 //! Paths on the command line are relative to the workspace root.
 //!
@@ -44,26 +57,38 @@ use std::{
 use anyhow::Context;
 use clap::Parser;
 
+mod adapters;
+mod baseline;
 mod chart;
 mod cli;
 mod contenders;
+mod docs;
 mod io_workloads;
 mod loadgen;
 mod measure;
 mod memory;
 mod net;
 mod own_queue;
+mod perf;
+mod protocol;
+mod remote;
 mod report;
+mod results;
+mod runner;
+mod serve;
 mod stats;
 mod targets;
 mod tutorial;
+mod wake;
+mod window;
+mod workload;
 mod workloads;
 
 use crate::{
     cli::{Args, Plan},
-    contenders::BASELINE,
-    report::Results,
-    workloads::{Sizes, Workload},
+    contenders::REFERENCE,
+    results::Results,
+    workload::{Sizes, Workload},
 };
 
 /// Where BENCHMARKS.md puts its chart, relative to the workspace root.
@@ -87,7 +112,8 @@ pub fn main_with_queue<Q: runtime_core::Queue>(name: &str) -> ExitCode {
 
 fn run(argv: Vec<String>) -> anyhow::Result<()> {
     match argv.get(1).map(String::as_str) {
-        Some(memory::CHILD_ARG) => memory::child_main(&argv[2..]),
+        Some(protocol::SERVE_ARG) => serve::main(&argv[2..]),
+        Some(protocol::HELLO_ARG) => serve::hello_main(),
         Some(loadgen::CHILD_ARG) => loadgen::child_main(&argv[2..]),
         _ => bench(&argv),
     }
@@ -115,38 +141,63 @@ fn bench(argv: &[String]) -> anyhow::Result<()> {
         return Ok(());
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let plan = Plan::from_args(&args, cores)?;
+    let root = root();
+    // Checked before anything is built or run.
+    cli::parse_workloads(&args.filter)?;
+    cli::parse_contenders(&args.contenders)?;
+    cli::parse_workers(&args.workers, cores)?;
+    let baseline = args.baseline.as_deref().map(|rev| baseline::prepare(rev, &root)).transpose()?;
+    let exe = remote::this_binary()?;
+    let plan = Plan::from_args(&args, cores, &exe, baseline.as_ref())?;
     let sizes = if plan.quick { Sizes::quick() } else { Sizes::full() };
-    if !plan.contenders.contains(&BASELINE) {
+    if !plan.contenders.iter().any(|c| c.label == REFERENCE) {
         eprintln!("bench: tokio is not among the contenders, so there are no ratios");
     }
+    if let Some(baseline) = &baseline {
+        let missing: Vec<&str> = plan
+            .contenders
+            .iter()
+            .filter(|c| contenders::backend_names().contains(&c.label.as_str()))
+            .filter(|c| !baseline.hello.backends.contains(&c.name))
+            .map(|c| c.label.as_str())
+            .collect();
+        if !missing.is_empty() {
+            eprintln!("bench: {} has no backend {}", baseline.info.rev, missing.join(", "));
+        }
+    }
 
-    let cells = measure::run(&plan, &sizes)?;
+    let load_at_start = load_average();
+    let measured = measure::run(&plan, &sizes)?;
     let queue = contenders::extra_name().map(|name| format!("--queue {name} ")).unwrap_or_default();
     let command = format!("cargo xtask bench {queue}{}", shell_words(&argv[1..]));
     let mut results = Results {
         command: command.trim_end().to_owned(),
         cores,
         cpu: cpu_model(),
+        load: load_at_start.zip(load_average()),
         quick: plan.quick,
-        rounds: plan.rounds,
+        budget_s: plan.budget.as_secs_f64(),
+        elapsed_s: measured.elapsed.as_secs_f64(),
+        time_rounds: plan.rounds(Workload::YieldMany),
         sizes,
         workloads: plan.workloads.clone(),
         workers: plan.workers.clone(),
-        contenders: plan.contenders.clone(),
-        cells,
-        targets: Vec::new(),
+        contenders: plan.contenders.iter().map(|c| c.label.clone()).collect(),
+        baseline: baseline.map(|b| b.info),
+        syscalls_unavailable: measured.syscalls_unavailable,
+        cells: measured.cells,
     };
     results.summarise();
-    results.targets = targets::check(&results);
+    let checks = targets::check(&results);
 
-    println!("{}", results.markdown());
+    println!("{}", docs::tables(&results));
     println!("Targets ({} workers, medians, ratio to tokio):\n", targets::TARGET_WORKERS);
-    println!("{}", results.targets_markdown());
+    println!("{}", targets::markdown(&checks));
+    eprintln!("bench: measured in {:.0} s (budget {:.0} s)", results.elapsed_s, results.budget_s);
 
-    let root = root();
     let json = root.join(&args.json);
-    results.write_json(&json).with_context(|| format!("could not write {}", json.display()))?;
+    docs::write_json(&results, &checks, &json)
+        .with_context(|| format!("could not write {}", json.display()))?;
     let chart = root.join(&args.chart);
     chart::draw(&results, &chart).with_context(|| format!("could not draw {}", chart.display()))?;
     eprintln!("bench: samples in {}, chart in {}", json.display(), chart.display());
@@ -156,12 +207,13 @@ fn bench(argv: &[String]) -> anyhow::Result<()> {
         std::fs::create_dir_all(docs_chart.parent().expect("a file in docs/"))?;
         std::fs::copy(&chart, &docs_chart).with_context(|| format!("could not copy to {DOCS_CHART}"))?;
         let md = root.join("BENCHMARKS.md");
-        std::fs::write(&md, results.benchmarks_md(DOCS_CHART))
+        std::fs::write(&md, docs::benchmarks_md(&results, &checks, DOCS_CHART))
             .with_context(|| format!("could not write {}", md.display()))?;
         eprintln!("bench: rewrote BENCHMARKS.md and {DOCS_CHART}");
     } else if !args.no_docs {
         eprintln!(
-            "bench: BENCHMARKS.md left alone (only a full run of every workload and contender rewrites it)"
+            "bench: BENCHMARKS.md left alone (only a full run, every workload and contender at the default \
+             worker counts, adaptive, without --baseline, rewrites it)"
         );
     }
     Ok(())
@@ -176,23 +228,16 @@ pub(crate) fn root() -> PathBuf {
         .to_path_buf()
 }
 
-/// This binary, to re-run as a child (`memory`, `loadgen`): `/proc/self/exe`
-/// still runs it after a concurrent build has replaced (deleted) the file at
-/// its path.
-pub(crate) fn this_binary() -> anyhow::Result<PathBuf> {
-    let proc_exe = PathBuf::from("/proc/self/exe");
-    if proc_exe.exists() {
-        Ok(proc_exe)
-    } else {
-        std::env::current_exe().context("cannot find the bench binary to re-run it")
-    }
-}
-
 /// The CPU's model name, from `/proc/cpuinfo`.
 fn cpu_model() -> Option<String> {
     let text = std::fs::read_to_string("/proc/cpuinfo").ok()?;
     let line = text.lines().find(|l| l.starts_with("model name"))?;
     Some(line.split_once(':')?.1.trim().to_owned())
+}
+
+/// The 1-minute load average, from `/proc/loadavg`.
+fn load_average() -> Option<f64> {
+    std::fs::read_to_string("/proc/loadavg").ok()?.split_whitespace().next()?.parse().ok()
 }
 
 /// Joins words into a command line, quoting those that need it.

@@ -4,15 +4,21 @@
 //! runtime and pays nothing to any of them.
 //!
 //! It is `wrk -t1 -cN` in spirit: one thread (a tokio `current_thread`
-//! runtime) opens N keep-alive connections, then each sends `GET /` back to
-//! back (the next request once the previous response is complete, no
-//! pipelining) for a fixed time. Responses are framed by `Content-Length`
+//! runtime) opens N keep-alive connections, says so ([`CONNECTED`] on
+//! stdout) and waits for a line on stdin, then each connection sends `GET /`
+//! back to back (the next request once the previous response is complete,
+//! no pipelining) for a fixed time. Responses are framed by `Content-Length`
 //! ([`parse_response`]); the latency of a request runs from its write to its
 //! response's last byte. Only requests answered before the deadline count.
 //! It prints one [`Report`] as JSON on stdout.
+//!
+//! The pause between connecting and loading is where the server's counting
+//! window opens (see `window`), so that the window holds the load alone.
 
 use std::{
+    io::{BufRead, BufReader, Read, Write},
     net::SocketAddr,
+    path::Path,
     process::{Command, Stdio},
     time::{Duration, Instant},
 };
@@ -20,8 +26,16 @@ use std::{
 use anyhow::{Context, bail};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use crate::{stats::percentile, window};
+
 /// The first argument that turns this binary into a load generator.
 pub const CHILD_ARG: &str = "__loadgen";
+
+/// What the load generator prints once every connection is open.
+pub const CONNECTED: &str = "connected";
+
+/// How long opening the connections may take.
+const CONNECT_LIMIT: Duration = Duration::from_secs(10);
 
 /// What every connection sends, again and again.
 pub const REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
@@ -41,6 +55,8 @@ pub struct Report {
     pub p50_ns: u64,
     /// 99th percentile latency, in nanoseconds.
     pub p99_ns: u64,
+    /// 99.9th percentile latency, in nanoseconds.
+    pub p999_ns: u64,
 }
 
 impl Report {
@@ -90,52 +106,62 @@ pub fn parse_response(buf: &[u8]) -> Result<Option<usize>, String> {
     Ok((buf.len() >= total).then_some(total))
 }
 
-/// The value at `q` (0 to 1) of sorted `values`, nearest rank; 0 if empty.
-pub fn percentile(sorted: &[u64], q: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let rank = (q * sorted.len() as f64).ceil() as usize;
-    sorted[rank.clamp(1, sorted.len()) - 1]
-}
-
-/// Runs the load generator in a child process against `addr` and returns
-/// what it measured; fails if it fails, or runs past the deadline plus a
-/// margin (then it is killed).
-pub fn run(addr: SocketAddr, connections: usize, duration: Duration) -> anyhow::Result<Report> {
-    let exe = crate::this_binary()?;
-    let mut child = Command::new(&exe)
+/// Runs the load generator `exe` in a child process against `addr`, with
+/// `window` open over the load, and returns what both measured. Fails if
+/// the load generator fails (it has deadlines of its own: a server that
+/// hangs makes it fail, not hang).
+pub fn run(
+    exe: &Path,
+    addr: SocketAddr,
+    connections: usize,
+    duration: Duration,
+    window: &mut window::Window,
+) -> anyhow::Result<(Report, window::Reading)> {
+    let mut child = Command::new(exe)
         .args([CHILD_ARG, &addr.to_string(), &connections.to_string(), &duration.as_millis().to_string()])
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("could not start the load generator ({})", exe.display()))?;
-    let limit = duration + GRACE + Duration::from_secs(10);
-    let start = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if start.elapsed() > limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("the load generator ran for over {}s and was killed", limit.as_secs());
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    std::io::Read::read_to_end(child.stdout.as_mut().expect("piped"), &mut stdout)?;
-    std::io::Read::read_to_end(child.stderr.as_mut().expect("piped"), &mut stderr)?;
-    if !status.success() {
-        bail!("load generator failed ({status}): {}", String::from_utf8_lossy(&stderr).trim());
+    let result = load(&mut child, window);
+    if result.is_err() {
+        let _ = child.kill();
     }
-    serde_json::from_slice(&stdout).context("the load generator printed no report")
+    let status = child.wait()?;
+    let mut stderr = String::new();
+    let _ = child.stderr.take().expect("piped").read_to_string(&mut stderr);
+    if !status.success() {
+        bail!("the load generator failed ({status}): {}", stderr.trim());
+    }
+    result
 }
 
-/// The child's `main`: `CHILD_ARG ADDR CONNECTIONS MILLIS`; prints a
-/// [`Report`] as JSON.
+/// Waits for the connections, opens the window, lets the load run, reads
+/// the report and closes the window.
+fn load(
+    child: &mut std::process::Child,
+    window: &mut window::Window,
+) -> anyhow::Result<(Report, window::Reading)> {
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped"));
+    let mut line = String::new();
+    stdout.read_line(&mut line)?;
+    if line.trim() != CONNECTED {
+        bail!("the load generator did not connect (it said {:?})", line.trim());
+    }
+    window.begin()?;
+    let mut stdin = child.stdin.take().expect("piped");
+    writeln!(stdin, "go").context("could not start the load generator")?;
+    drop(stdin);
+    let mut report = Vec::new();
+    stdout.read_to_end(&mut report)?;
+    let reading = window.end()?;
+    let report = serde_json::from_slice(&report).context("the load generator printed no report")?;
+    Ok((report, reading))
+}
+
+/// The child's `main`: `CHILD_ARG ADDR CONNECTIONS MILLIS`; prints
+/// [`CONNECTED`], waits for a line on stdin, then prints a [`Report`] as JSON.
 pub fn child_main(args: &[String]) -> anyhow::Result<()> {
     let [addr, connections, millis] = args else {
         bail!("usage: bench {CHILD_ARG} ADDR CONNECTIONS MILLIS");
@@ -144,18 +170,31 @@ pub fn child_main(args: &[String]) -> anyhow::Result<()> {
     let connections: usize = connections.parse().context("CONNECTIONS")?;
     let duration = Duration::from_millis(millis.parse().context("MILLIS")?);
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let report = rt.block_on(generate(addr, connections, duration))?;
+    let streams = rt.block_on(async {
+        tokio::time::timeout(CONNECT_LIMIT, connect(addr, connections)).await.map_err(|_| {
+            anyhow::anyhow!("could not open {connections} connections to {addr} within {CONNECT_LIMIT:?}")
+        })?
+    })?;
+    println!("{CONNECTED}");
+    std::io::stdout().flush()?;
+    let mut go = String::new();
+    std::io::stdin().read_line(&mut go).context("waiting for the go")?;
+    let report = rt.block_on(generate(streams, duration))?;
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
 
-async fn generate(addr: SocketAddr, connections: usize, duration: Duration) -> anyhow::Result<Report> {
+async fn connect(addr: SocketAddr, connections: usize) -> anyhow::Result<Vec<tokio::net::TcpStream>> {
     let mut streams = Vec::with_capacity(connections);
     for _ in 0..connections {
         let stream = tokio::net::TcpStream::connect(addr).await.with_context(|| format!("connect {addr}"))?;
         stream.set_nodelay(true)?;
         streams.push(stream);
     }
+    Ok(streams)
+}
+
+async fn generate(streams: Vec<tokio::net::TcpStream>, duration: Duration) -> anyhow::Result<Report> {
     let start = Instant::now();
     let deadline = start + duration;
     let tasks: Vec<_> = streams.into_iter().map(|s| tokio::spawn(connection(s, deadline))).collect();
@@ -169,6 +208,7 @@ async fn generate(addr: SocketAddr, connections: usize, duration: Duration) -> a
         elapsed_ns: (deadline - start).as_nanos() as u64,
         p50_ns: percentile(&latencies, 0.50),
         p99_ns: percentile(&latencies, 0.99),
+        p999_ns: percentile(&latencies, 0.999),
     })
 }
 
@@ -248,15 +288,5 @@ mod tests {
             err(b"HTTP/1.1 200 OK\r\ncontent-length: 1\r\ncontent-length: 2\r\n\r\n").contains("conflicting")
         );
         assert!(err(&vec![b'a'; 70_000]).contains("no end of the response head"));
-    }
-
-    #[test]
-    fn percentiles_by_nearest_rank() {
-        let values: Vec<u64> = (1..=100).collect();
-        assert_eq!(percentile(&values, 0.50), 50);
-        assert_eq!(percentile(&values, 0.99), 99);
-        assert_eq!(percentile(&values, 1.0), 100);
-        assert_eq!(percentile(&[7], 0.99), 7);
-        assert_eq!(percentile(&[], 0.5), 0);
     }
 }

@@ -1,20 +1,11 @@
 //! Memory per parked task, measured honestly: RSS belongs to a process, so
-//! each sample runs one contender alone in a fresh child process (this same
-//! binary, re-executed with [`CHILD_ARG`]), which reads its own
-//! `/proc/self/status` before and after parking the tasks.
+//! each sample runs one contender alone in a fresh process of its own (see
+//! `measure`), which reads its own `/proc/self/status` before and after
+//! parking the tasks (`workloads::park`). This file has the readings only.
 //!
 //! The value reported is `(VmHWM after − VmRSS before) / tasks`: the peak the
 //! process reached above its starting point, whatever the transient (queues
 //! full of freshly spawned tasks) or the steady state (parked tasks) cost.
-
-use std::process::Command;
-
-use anyhow::{Context, bail};
-
-use crate::contenders;
-
-/// The first argument that turns this binary into a memory child.
-pub const CHILD_ARG: &str = "__memory-child";
 
 /// The memory lines of `/proc/self/status`, in bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -61,47 +52,6 @@ impl Reading {
     pub fn peak_per_task(&self) -> f64 {
         self.parked.hwm.saturating_sub(self.baseline.rss) as f64 / self.tasks.max(1) as f64
     }
-}
-
-/// Runs one memory sample of `contender` in a child process.
-pub fn measure(contender: &str, workers: usize, tasks: usize) -> anyhow::Result<Reading> {
-    let exe = crate::this_binary()?;
-    let output = Command::new(&exe)
-        .args([CHILD_ARG, contender, &workers.to_string(), &tasks.to_string()])
-        .output()
-        .with_context(|| format!("could not start {}", exe.display()))?;
-    if !output.status.success() {
-        bail!(
-            "memory child for {contender} ({workers} workers) failed: {}\n{}",
-            output.status,
-            String::from_utf8_lossy(&output.stderr)
-        );
-    }
-    let reading: Reading = serde_json::from_slice(&output.stdout)
-        .with_context(|| format!("memory child for {contender} printed no reading"))?;
-    if reading.baseline.rss == 0 || reading.parked.hwm == 0 {
-        bail!("memory child for {contender} could not read VmRSS/VmHWM from /proc/self/status");
-    }
-    Ok(reading)
-}
-
-/// The child's `main`: `CHILD_ARG CONTENDER WORKERS TASKS`; prints a [`Reading`]
-/// as JSON and exits without tearing the runtime down (a million pending
-/// tasks take a while to drop, and nobody would read the result).
-pub fn child_main(args: &[String]) -> anyhow::Result<()> {
-    let [contender, workers, tasks] = args else {
-        bail!("usage: bench {CHILD_ARG} CONTENDER WORKERS TASKS");
-    };
-    let names = contenders::names();
-    if !names.contains(&contender.as_str()) {
-        bail!("unknown contender {contender:?}; valid contenders: {}", names.join(", "));
-    }
-    let workers: usize = workers.parse().context("WORKERS")?;
-    let tasks: usize = tasks.parse().context("TASKS")?;
-    let runner = contenders::start(contender, workers);
-    let reading = runner.park(tasks);
-    println!("{}", serde_json::to_string(&reading)?);
-    std::process::exit(0);
 }
 
 #[cfg(test)]

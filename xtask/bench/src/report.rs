@@ -1,231 +1,229 @@
-//! Results and their outputs: the Markdown table, the JSON file, BENCHMARKS.md.
+//! The Markdown tables of a run: the results (one table per worker count),
+//! the scheduling latencies, the I/O rows with their counts, and scaling.
 
-use std::{fmt::Write as _, path::Path};
+use std::fmt::Write as _;
 
 use crate::{
-    contenders::BASELINE,
-    memory::Reading,
-    stats::{self, Summary},
-    targets::Check,
-    workloads::{Sizes, Unit, Workload},
+    results::{Cell, Results},
+    workload::{Kind, Unit, Workload},
 };
 
-/// Every sample of one (workload, workers, contender) cell, and its summary.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Cell {
-    /// The workload.
-    pub workload: Workload,
-    /// `ns/iter`, `tasks/s`, `round trips/s`, `req/s` or `bytes/task`.
-    pub unit: &'static str,
-    /// Worker threads.
-    pub workers: usize,
-    /// The contender.
-    pub contender: &'static str,
-    /// Iterations timed together in each sample (time workloads).
-    pub iters_per_sample: u32,
-    /// Every sample, in round order.
-    pub samples: Vec<f64>,
-    /// The one sample is the (cold) warm-up run, which alone overran the
-    /// cell's time budget; marked `†` in the table.
-    pub warm_up_only: bool,
-    /// Median, min and max of the samples.
-    pub summary: Option<Summary>,
-    /// The median relative to tokio's in the same run (lower is better).
-    pub ratio: Option<f64>,
-    /// For `memory`: what each child process read.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub readings: Vec<Reading>,
-    /// For the I/O workloads: the latencies beside each rate sample.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub latency: Option<Latency>,
-    /// Why the cell has no (or fewer) samples: the contender failed or hung
-    /// (I/O workloads, which carry on without it).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
+/// `"#### 2 workers (2 cores)"`, saying when the workers outnumber the cores.
+fn heading(results: &Results, workers: usize, what: &str) -> String {
+    let cores = results.cores;
+    let machine = if workers > cores {
+        format!("on {cores} core{}: oversubscribed", plural(cores))
+    } else {
+        format!("on {cores} core{}", plural(cores))
+    };
+    format!("#### {what}{workers} worker{} ({machine})\n\n", plural(workers))
 }
 
-/// The latencies of an I/O cell: one p50 and one p99 per sample, their
-/// summaries, and the median p99's ratio to tokio's.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct Latency {
-    /// Each sample's median latency, in nanoseconds, in round order.
-    pub p50_ns: Vec<f64>,
-    /// Each sample's 99th percentile latency, in nanoseconds.
-    pub p99_ns: Vec<f64>,
-    /// Summary of `p50_ns`.
-    pub p50: Option<Summary>,
-    /// Summary of `p99_ns`.
-    pub p99: Option<Summary>,
-    /// The median p99 relative to tokio's (lower is better).
-    pub p99_ratio: Option<f64>,
+fn header(out: &mut String, first: &str, contenders: &[String]) {
+    let _ = writeln!(out, "| {first} | {} |", contenders.join(" | "));
+    let _ = writeln!(out, "|:--|{}", "--:|".repeat(contenders.len()));
 }
 
-/// A whole run.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct Results {
-    /// The command line that produced it.
-    pub command: String,
-    /// `available_parallelism` on this machine.
-    pub cores: usize,
-    /// The CPU, from `/proc/cpuinfo`, if known.
-    pub cpu: Option<String>,
-    /// Whether it was a `--quick` run.
-    pub quick: bool,
-    /// Rounds for the short workloads.
-    pub rounds: u32,
-    /// The workloads' sizes.
-    pub sizes: Sizes,
-    /// Rows.
-    pub workloads: Vec<Workload>,
-    /// Panels / tables.
-    pub workers: Vec<usize>,
-    /// Columns.
-    pub contenders: Vec<&'static str>,
-    /// Every cell.
-    pub cells: Vec<Cell>,
-    /// The issue's targets, checked at two workers.
-    pub targets: Vec<Check>,
-}
-
-impl Results {
-    /// The cell for `(workload, workers, contender)`.
-    pub fn cell(&self, workload: Workload, workers: usize, contender: &str) -> Option<&Cell> {
-        self.cells.iter().find(|c| c.workload == workload && c.workers == workers && c.contender == contender)
-    }
-
-    /// Fills in every cell's summary and ratio to tokio.
-    pub fn summarise(&mut self) {
-        for cell in &mut self.cells {
-            cell.summary = Summary::of(&cell.samples);
-            if let Some(latency) = &mut cell.latency {
-                latency.p50 = Summary::of(&latency.p50_ns);
-                latency.p99 = Summary::of(&latency.p99_ns);
+/// The results tables, one per worker count: a cell per (workload, contender).
+pub fn markdown(results: &Results) -> String {
+    let mut out = String::new();
+    for &workers in &results.workers {
+        out.push_str(&heading(results, workers, ""));
+        header(&mut out, "workload", &results.contenders);
+        for &workload in &results.workloads {
+            let _ = write!(out, "| {} ({}) |", workload.name(), row_unit(workload.unit()));
+            for contender in &results.contenders {
+                let text = results.cell(workload, workers, contender).map_or("–".into(), format_cell);
+                let _ = write!(out, " {text} |");
+            }
+            out.push('\n');
+        }
+        let cells = || results.cells.iter().filter(move |c| c.workers == workers);
+        if cells().any(|c| c.warm_up_only) {
+            out.push_str(
+                "\n† one cold run only: the warm-up alone overran the cell's share of the time budget, \
+                 so no timed rounds followed.\n",
+            );
+        }
+        if cells().any(|c| c.short) {
+            out.push_str("\n‡ fewer rounds than the minimum: the samples overran the cell's share of the time budget.\n");
+        }
+        let failed: Vec<&Cell> = cells().filter(|c| c.error.is_some()).collect();
+        if !failed.is_empty() {
+            out.push('\n');
+            for cell in failed {
+                let error = cell.error.as_deref().unwrap_or_default();
+                let _ = writeln!(out, "✗ {} on {}: {error}", cell.workload.name(), cell.contender);
             }
         }
-        let p99_medians: Vec<Option<f64>> = self
-            .cells
-            .iter()
-            .map(|c| {
-                let baseline = self.cell(c.workload, c.workers, BASELINE)?;
-                Some(baseline.latency.as_ref()?.p99?.median)
-            })
-            .collect();
-        for (cell, baseline) in self.cells.iter_mut().zip(p99_medians) {
-            if let (Some(latency), Some(baseline)) = (&mut cell.latency, baseline) {
-                latency.p99_ratio = latency.p99.and_then(|p99| stats::ratio(p99.median, baseline, false));
-            }
-        }
-        let medians: Vec<Option<f64>> = self
-            .cells
-            .iter()
-            .map(|c| self.cell(c.workload, c.workers, BASELINE).and_then(|b| b.summary).map(|s| s.median))
-            .collect();
-        for (cell, baseline) in self.cells.iter_mut().zip(medians) {
-            cell.ratio = match (cell.summary, baseline) {
-                (Some(s), Some(b)) => stats::ratio(s.median, b, cell.workload.unit().higher_is_better()),
-                _ => None,
-            };
-        }
+        out.push('\n');
     }
+    out
+}
 
-    /// The Markdown tables, one per worker count.
-    pub fn markdown(&self) -> String {
-        let mut out = String::new();
-        for &workers in &self.workers {
-            let _ = writeln!(out, "#### {workers} worker{}\n", if workers == 1 { "" } else { "s" });
-            let _ = writeln!(out, "| workload | {} |", self.contenders.join(" | "));
-            let _ = writeln!(out, "|:--|{}", "--:|".repeat(self.contenders.len()));
-            for &workload in &self.workloads {
-                let _ = write!(out, "| {} ({}) |", workload.name(), row_unit(workload.unit()));
-                for contender in &self.contenders {
-                    let text = self.cell(workload, workers, contender).map_or("–".into(), format_cell);
+/// The scheduling-latency tables: wake-to-poll p50, p99 and p99.9 per
+/// contender (the p99 with its ratio to tokio's), one table per worker count.
+pub fn latency_markdown(results: &Results) -> String {
+    let wakes: Vec<Workload> = results.workloads.iter().copied().filter(|w| w.kind() == Kind::Wake).collect();
+    if wakes.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for &workers in &results.workers {
+        out.push_str(&heading(results, workers, "Wake-to-poll latency, "));
+        header(&mut out, "workload", &results.contenders);
+        for &workload in &wakes {
+            for (label, pick) in PERCENTILES {
+                let _ = write!(out, "| {} {label} |", workload.name());
+                for contender in &results.contenders {
+                    let text = results
+                        .cell(workload, workers, contender)
+                        .and_then(|c| percentile_text(c, pick))
+                        .unwrap_or_else(|| "–".into());
                     let _ = write!(out, " {text} |");
                 }
                 out.push('\n');
             }
-            if self.cells.iter().any(|c| c.workers == workers && c.warm_up_only) {
-                out.push_str(
-                    "\n† one cold run only: the warm-up alone overran the cell's time budget, \
-                     so no timed rounds followed.\n",
-                );
-            }
-            let failed: Vec<&Cell> =
-                self.cells.iter().filter(|c| c.workers == workers && c.error.is_some()).collect();
-            if !failed.is_empty() {
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Which percentile of a [`crate::results::Latency`].
+#[derive(Clone, Copy)]
+enum Pick {
+    P50,
+    P99,
+    P999,
+}
+
+const PERCENTILES: [(&str, Pick); 3] = [("p50", Pick::P50), ("p99", Pick::P99), ("p99.9", Pick::P999)];
+
+fn percentile_text(cell: &Cell, pick: Pick) -> Option<String> {
+    let latency = cell.latency.as_ref()?;
+    let summary = match pick {
+        Pick::P50 => latency.p50,
+        Pick::P99 => latency.p99,
+        Pick::P999 => latency.p999,
+    }?;
+    let mut text = format_time(summary.median);
+    if let (Pick::P99, Some(r)) = (pick, latency.p99_ratio) {
+        let _ = write!(text, " {}", times(r));
+    }
+    Some(text)
+}
+
+/// The I/O tables: for each I/O workload its rate, latencies, CPU and
+/// syscalls per request, one table per worker count.
+pub fn io_markdown(results: &Results) -> String {
+    let io: Vec<Workload> = results.workloads.iter().copied().filter(|w| w.is_io()).collect();
+    if io.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    for &workers in &results.workers {
+        out.push_str(&heading(results, workers, "I/O, "));
+        header(&mut out, "workload", &results.contenders);
+        let mut missing: Vec<String> = Vec::new();
+        for &workload in &io {
+            let per = if workload == Workload::TcpEcho { "round trip" } else { "request" };
+            let rows: [(String, &CellText); 7] = [
+                (format!("{} ({})", workload.name(), row_unit(workload.unit())), &|c: &Cell| {
+                    let s = c.summary?;
+                    let (scale, suffix) = rate_scale(s.median);
+                    let ratio = c.ratio.map(|r| format!(" {}", times(r))).unwrap_or_default();
+                    Some(format!("{} {suffix}{}{ratio}", sig3(s.median / scale), spread(c)))
+                }),
+                ("p50".into(), &|c: &Cell| percentile_text(c, Pick::P50)),
+                ("p99".into(), &|c: &Cell| percentile_text(c, Pick::P99)),
+                ("p99.9".into(), &|c: &Cell| percentile_text(c, Pick::P999)),
+                (format!("CPU per {per}"), &|c: &Cell| Some(format_time(c.counts.as_ref()?.cpu?.median))),
+                (format!("syscalls per {per}"), &|c: &Cell| {
+                    let counts = c.counts.as_ref()?;
+                    Some(counts.syscalls.map_or("n/a".into(), |n| format!("{n:.2}")))
+                }),
+                ("  of which".into(), &|c: &Cell| {
+                    let counts = c.counts.as_ref()?;
+                    let mut top: Vec<(&String, &f64)> = counts.syscalls_by_name.iter().collect();
+                    top.sort_by(|a, b| b.1.total_cmp(a.1));
+                    let top: Vec<String> =
+                        top.iter().take(3).map(|(name, n)| format!("{name} {n:.2}")).collect();
+                    (!top.is_empty()).then(|| top.join(", "))
+                }),
+            ];
+            for (label, text) in rows {
+                let label = if label.starts_with(workload.name()) {
+                    label
+                } else {
+                    format!("{} {}", workload.name(), label.trim())
+                };
+                let _ = write!(out, "| {label} |");
+                for contender in &results.contenders {
+                    let text = results
+                        .cell(workload, workers, contender)
+                        .and_then(text)
+                        .unwrap_or_else(|| "–".into());
+                    let _ = write!(out, " {text} |");
+                }
                 out.push('\n');
-                for cell in failed {
-                    let error = cell.error.as_deref().unwrap_or_default();
-                    let _ = writeln!(out, "✗ {} on {}: {error}", cell.workload.name(), cell.contender);
+            }
+            for contender in &results.contenders {
+                let why = results
+                    .cell(workload, workers, contender)
+                    .and_then(|c| c.counts.as_ref()?.syscalls_missing.clone());
+                if let Some(why) = why.filter(|w| !missing.contains(w)) {
+                    missing.push(why);
                 }
             }
-            out.push('\n');
         }
-        out
-    }
-
-    /// The targets as a Markdown list.
-    pub fn targets_markdown(&self) -> String {
-        let mut out = String::new();
-        for check in &self.targets {
-            let mark = match check.met {
-                Some(true) => "met",
-                Some(false) => "**missed**",
-                None => "not measured",
-            };
-            let _ = writeln!(out, "- {}: {mark}. {}", check.target, check.detail);
+        for why in missing {
+            let _ = writeln!(out, "\nn/a: {why}");
         }
-        out
+        out.push('\n');
     }
+    out
+}
 
-    /// Writes every sample as JSON.
-    pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+/// What one row of a table shows of a cell.
+type CellText = dyn Fn(&Cell) -> Option<String>;
+
+/// The scaling table: each contender's speed-up from the first worker count
+/// to every other one, per time and I/O workload (above 1 is faster with
+/// more workers; latencies and memory are not work that scales).
+pub fn scaling_markdown(results: &Results) -> String {
+    let Some((&first, rest)) = results.workers.split_first() else { return String::new() };
+    if rest.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Speed-up from {first} worker{} (its median over the median at N workers; above 1 is faster), \
+         on {} core{}{}:\n",
+        plural(first),
+        results.cores,
+        plural(results.cores),
+        if rest.iter().any(|w| *w > results.cores) {
+            " (counts above the cores are oversubscribed)"
+        } else {
+            ""
         }
-        std::fs::write(path, serde_json::to_string_pretty(self)? + "\n")?;
-        Ok(())
+    );
+    header(&mut out, "workload", &results.contenders);
+    for &workload in results.workloads.iter().filter(|w| matches!(w.kind(), Kind::Time | Kind::Io)) {
+        let _ = write!(out, "| {} |", workload.name());
+        for contender in &results.contenders {
+            let parts: Vec<String> = rest
+                .iter()
+                .filter_map(|&w| results.speedup(workload, w, contender).map(|s| format!("{w}w {s:.2}x")))
+                .collect();
+            let _ = write!(out, " {} |", if parts.is_empty() { "–".into() } else { parts.join(", ") });
+        }
+        out.push('\n');
     }
-
-    /// The text of BENCHMARKS.md, linking `chart` (relative to the file).
-    pub fn benchmarks_md(&self, chart: &str) -> String {
-        let cpu = self.cpu.as_deref().map(|c| format!(" ({c})")).unwrap_or_default();
-        format!(
-            "<!-- Generated by `cargo xtask bench` (xtask/bench/src/report.rs). Do not edit by hand: rerun it. -->\n\
-             # Benchmarks\n\n\
-             This runtime with each queue backend (`flume`, `crossbeam`, `mutex`) against tokio's \
-             multi-thread runtime, async-executor run by N threads, and `tutorial` (the design this \
-             project grew from: one `flume` channel drained by N threads blocking in `recv`), on the \
-             same workloads, in one run.\n\n\
-             - Command: `{command}`\n\
-             - Machine: {cores} core{s}{cpu}, shared with other work while it ran, so expect noise.\n\
-             - Method: one warm-up per cell, then {rounds} interleaved rounds (every contender once per \
-             round, in column order); fewer for the million-task and I/O workloads, and for a contender whose \
-             samples would overrun the cell's time budget (15 s; the JSON has every sample). Each cell is the median, \
-             the [min–max] of the samples, and the median's ratio to tokio's in the same run \
-             (below 1 is better; for throughput, tokio's rate over the contender's). Time cells are per \
-             iteration of the workload.\n\
-             - `memory` is measured in a child process per sample: (VmHWM after parking − VmRSS before) \
-             / tasks, with the join handles' vector allocated before the baseline.\n\
-             - `tcp_echo` and `http_plaintext` run over 127.0.0.1, each contender on its own sockets \
-             (tokio on `tokio::net`, the others on `async-net`; async-executor's threads in \
-             `async_io::block_on`, as smol runs it), on runtimes started afresh for the row. A sample \
-             runs for a fixed time (1 s and 5 s, after a warm-up of a quarter of that); its cell adds \
-             the median p50 and p99 latencies and the p99's ratio to tokio's. `http_plaintext`'s \
-             load generator is this binary in a process of its own (64 keep-alive connections, \
-             requests back to back), the same for every contender.\n\
-             - Every sample is in the JSON file (`--json`); workloads and their sizes are documented in \
-             `xtask/bench/src/workloads.rs`.\n\n\
-             ![Median relative to tokio, per workload and worker count]({chart})\n\n\
-             ## Results\n\n{tables}\
-             ## Targets (2 workers, medians, ratio to tokio)\n\n{targets}",
-            command = self.command,
-            cores = self.cores,
-            s = if self.cores == 1 { "" } else { "s" },
-            rounds = self.rounds,
-            tables = self.markdown(),
-            targets = self.targets_markdown(),
-        )
-    }
+    out.push('\n');
+    out
 }
 
 fn row_unit(unit: Unit) -> &'static str {
@@ -234,42 +232,57 @@ fn row_unit(unit: Unit) -> &'static str {
         Unit::TasksPerSec => "tasks/s",
         Unit::RoundTripsPerSec => "round trips/s",
         Unit::RequestsPerSec => "req/s",
+        Unit::LatencyNanos => "p99",
         Unit::BytesPerTask => "bytes/task",
     }
 }
 
-/// `"1.23 ms [1.10–1.40] 0.45x"`; an I/O cell adds its latencies,
-/// `"45.1 k/s [44.0–46.2] 1.02x, p50 610 µs, p99 2.31 ms 1.05x"`; a cell
-/// whose contender failed, `"✗ failed"` (the reason is under the table).
+/// The spread of a cell's median: `" ±2.1%"` (its 95% confidence interval)
+/// where there are enough samples for one, else `" [1.10–1.40]"` (min–max)
+/// in the median's scale, or nothing for a single sample.
+fn spread(cell: &Cell) -> String {
+    let Some(s) = cell.summary else { return String::new() };
+    if let Some(half) = s.ci_half_width() {
+        return if half > 1.0 { " ±>100%".into() } else { format!(" ±{}%", sig2(half * 100.0)) };
+    }
+    let scale = match cell.workload.unit() {
+        Unit::Nanos | Unit::LatencyNanos => time_scale(s.median).0,
+        Unit::TasksPerSec | Unit::RoundTripsPerSec | Unit::RequestsPerSec => rate_scale(s.median).0,
+        Unit::BytesPerTask => 1.0,
+    };
+    let (low, high) = (sig3(s.min / scale), sig3(s.max / scale));
+    if low == high { String::new() } else { format!(" [{low}–{high}]") }
+}
+
+/// `"1.23 ms ±2.1% 0.45x"`, with `", base 1.01x"` for a backend run
+/// against its baseline; a cell whose contender failed, `"✗ failed"` (the
+/// reason is under the table).
 pub fn format_cell(cell: &Cell) -> String {
     let Some(s) = cell.summary else {
         return if cell.error.is_some() { "✗ failed".into() } else { "–".into() };
     };
-    let (median, low, high) = match cell.workload.unit() {
-        Unit::Nanos => {
-            let (scale, suffix) = time_scale(s.median);
-            (format!("{} {suffix}", sig3(s.median / scale)), sig3(s.min / scale), sig3(s.max / scale))
-        }
+    let median = match cell.workload.unit() {
+        Unit::Nanos => format_time(s.median),
+        Unit::LatencyNanos => format!("p99 {}", format_time(s.median)),
         Unit::TasksPerSec | Unit::RoundTripsPerSec | Unit::RequestsPerSec => {
             let (scale, suffix) = rate_scale(s.median);
-            (format!("{} {suffix}", sig3(s.median / scale)), sig3(s.min / scale), sig3(s.max / scale))
+            format!("{} {suffix}", sig3(s.median / scale))
         }
-        Unit::BytesPerTask => (format!("{} B", sig3(s.median)), sig3(s.min), sig3(s.max)),
+        Unit::BytesPerTask => format!("{} B", sig3(s.median)),
     };
-    let ratio = cell.ratio.map(|r| format!(" {r:.2}x")).unwrap_or_default();
-    let median = if cell.warm_up_only { format!("{median} †") } else { median };
-    let mut text =
-        if low == high { format!("{median}{ratio}") } else { format!("{median} [{low}–{high}]{ratio}") };
-    if let Some(latency) = &cell.latency {
-        if let Some(p50) = latency.p50 {
-            let _ = write!(text, ", p50 {}", format_time(p50.median));
-        }
-        if let Some(p99) = latency.p99 {
-            let _ = write!(text, ", p99 {}", format_time(p99.median));
-            if let Some(r) = latency.p99_ratio {
-                let _ = write!(text, " {r:.2}x");
-            }
-        }
+    let mut text = median;
+    if cell.warm_up_only {
+        text.push_str(" †");
+    }
+    text.push_str(&spread(cell));
+    if let Some(r) = cell.ratio {
+        let _ = write!(text, " {}", times(r));
+    }
+    if let Some(r) = cell.baseline_ratio {
+        let _ = write!(text, ", base {}", times(r));
+    }
+    if cell.short {
+        text.push_str(" ‡");
     }
     if cell.error.is_some() {
         text.push_str(" ✗");
@@ -277,8 +290,14 @@ pub fn format_cell(cell: &Cell) -> String {
     text
 }
 
+/// A ratio: `"0.45x"`, with two significant digits below 0.1 (`"0.0047x"`).
+pub fn times(r: f64) -> String {
+    let decimals = if r > 0.0 && r < 0.1 { (-r.log10().floor()) as usize + 1 } else { 2 };
+    format!("{r:.decimals$}x")
+}
+
 /// `"2.31 ms"`.
-fn format_time(ns: f64) -> String {
+pub fn format_time(ns: f64) -> String {
     let (scale, suffix) = time_scale(ns);
     format!("{} {suffix}", sig3(ns / scale))
 }
@@ -309,97 +328,167 @@ pub fn sig3(x: f64) -> String {
     }
 }
 
+/// Two significant digits, no exponent.
+fn sig2(x: f64) -> String {
+    match x.abs() {
+        a if a >= 10.0 => format!("{x:.0}"),
+        _ => format!("{x:.1}"),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn cell(workload: Workload, contender: &'static str, samples: &[f64]) -> Cell {
-        Cell {
-            workload,
-            unit: workload.unit().name(),
-            workers: 2,
-            contender,
-            iters_per_sample: 1,
-            samples: samples.to_vec(),
-            warm_up_only: false,
-            summary: None,
-            ratio: None,
-            readings: vec![],
-            latency: None,
-            error: None,
-        }
-    }
-
-    fn results(cells: Vec<Cell>) -> Results {
-        let mut results = Results {
-            command: "cargo xtask bench".into(),
-            cores: 2,
-            cpu: None,
-            quick: false,
-            rounds: 3,
-            sizes: Sizes::full(),
-            workloads: vec![Workload::YieldMany, Workload::Throughput],
-            workers: vec![2],
-            contenders: vec!["flume", "tokio"],
-            cells,
-            targets: vec![],
-        };
-        results.summarise();
-        results
-    }
-
-    #[test]
-    fn ratios_are_to_tokio_in_the_same_cell() {
-        let r = results(vec![
-            cell(Workload::YieldMany, "flume", &[1e6, 2e6, 3e6]),
-            cell(Workload::YieldMany, "tokio", &[4e6, 4e6, 4e6]),
-            cell(Workload::Throughput, "flume", &[4e6]),
-            cell(Workload::Throughput, "tokio", &[2e6]),
-        ]);
-        assert_eq!(r.cell(Workload::YieldMany, 2, "flume").unwrap().ratio, Some(0.5));
-        assert_eq!(r.cell(Workload::YieldMany, 2, "tokio").unwrap().ratio, Some(1.0));
-        assert_eq!(r.cell(Workload::Throughput, 2, "flume").unwrap().ratio, Some(0.5));
-    }
+    use crate::results::{
+        Counts, Latency,
+        tests::{cell, results},
+    };
 
     #[test]
     fn table_has_a_row_per_workload_and_a_column_per_contender() {
-        let r = results(vec![
-            cell(Workload::YieldMany, "flume", &[1.1e6, 2e6, 3e6]),
-            cell(Workload::YieldMany, "tokio", &[4e6]),
-            cell(Workload::Throughput, "tokio", &[2.5e6]),
-        ]);
-        let md = r.markdown();
+        let r = results(
+            vec![Workload::YieldMany, Workload::Throughput],
+            &["flume", "tokio"],
+            vec![
+                cell(Workload::YieldMany, 2, "flume", &[1.1e6, 2e6, 3e6]),
+                cell(Workload::YieldMany, 2, "tokio", &[4e6]),
+                cell(Workload::Throughput, 2, "tokio", &[2.5e6]),
+            ],
+        );
+        let md = markdown(&r);
+        assert!(md.contains("#### 2 workers (on 2 cores)"), "{md}");
         assert!(md.contains("| workload | flume | tokio |"), "{md}");
         assert!(md.contains("| yield_many (time) | 2.00 ms [1.10–3.00] 0.50x | 4.00 ms 1.00x |"), "{md}");
         assert!(md.contains("| throughput (tasks/s) | – | 2.50 M/s 1.00x |"), "{md}");
     }
 
     #[test]
-    fn io_cells_show_latencies_and_failures() {
-        let mut flume = cell(Workload::HttpPlaintext, "flume", &[40e3, 45e3, 50e3]);
-        flume.latency =
-            Some(Latency { p50_ns: vec![600e3; 3], p99_ns: vec![2.4e6; 3], ..Latency::default() });
-        let mut tokio = cell(Workload::HttpPlaintext, "tokio", &[60e3]);
-        tokio.latency = Some(Latency { p50_ns: vec![500e3], p99_ns: vec![2e6], ..Latency::default() });
-        let mut mutex = cell(Workload::HttpPlaintext, "mutex", &[]);
+    fn enough_samples_show_the_confidence_interval_and_the_baseline_ratio() {
+        let mut flume = cell(Workload::YieldMany, 2, "flume", &[95.0, 98.0, 99.0, 101.0, 102.0, 105.0]);
+        flume.baseline_ratio = Some(1.02);
+        flume.summary = crate::stats::Summary::of(&flume.samples);
+        flume.ratio = Some(0.5);
+        assert_eq!(format_cell(&flume), "100 ns ±5.0% 0.50x, base 1.02x");
+        flume.short = true;
+        assert!(format_cell(&flume).ends_with(" ‡"));
+    }
+
+    #[test]
+    fn io_tables_show_latencies_counts_and_failures() {
+        let mut flume = cell(Workload::HttpPlaintext, 2, "flume", &[40e3, 45e3, 50e3]);
+        flume.latency = Some(Latency {
+            p50_ns: vec![600e3; 3],
+            p99_ns: vec![2.4e6; 3],
+            p999_ns: vec![3e6; 3],
+            ..Latency::default()
+        });
+        flume.counts = Some(Counts {
+            cpu_ns: vec![24e3, 25e3, 26e3],
+            syscalls: Some(4.35),
+            syscalls_by_name: [
+                ("recvfrom".to_string(), 2.0),
+                ("epoll_ctl".to_string(), 1.11),
+                ("writev".to_string(), 1.0),
+                ("futex".to_string(), 0.2),
+            ]
+            .into(),
+            ..Counts::default()
+        });
+        let mut tokio = cell(Workload::HttpPlaintext, 2, "tokio", &[60e3]);
+        tokio.latency = Some(Latency {
+            p50_ns: vec![500e3],
+            p99_ns: vec![2e6],
+            p999_ns: vec![2.5e6],
+            ..Latency::default()
+        });
+        tokio.counts = Some(Counts {
+            cpu_ns: vec![17e3],
+            syscalls_missing: Some("not counted: perf not found".into()),
+            ..Counts::default()
+        });
+        let mut mutex = cell(Workload::HttpPlaintext, 2, "mutex", &[]);
         mutex.error = Some("did not finish within 30s".into());
-        let mut r = results(vec![flume, tokio, mutex]);
-        r.workloads = vec![Workload::HttpPlaintext];
-        r.contenders = vec!["flume", "mutex", "tokio"];
-        let md = r.markdown();
+        let r =
+            results(vec![Workload::HttpPlaintext], &["flume", "mutex", "tokio"], vec![flume, mutex, tokio]);
+
+        let md = markdown(&r);
         assert!(
-            md.contains("| http_plaintext (req/s) | 45.0 k/s [40.0–50.0] 1.33x, p50 600 µs, p99 2.40 ms 1.20x | ✗ failed | 60.0 k/s 1.00x, p50 500 µs, p99 2.00 ms 1.00x |"),
+            md.contains(
+                "| http_plaintext (req/s) | 45.0 k/s [40.0–50.0] 1.33x | ✗ failed | 60.0 k/s 1.00x |"
+            ),
             "{md}"
         );
         assert!(md.contains("✗ http_plaintext on mutex: did not finish within 30s"), "{md}");
+
+        let io = io_markdown(&r);
+        assert!(io.contains("| http_plaintext p99 | 2.40 ms 1.20x | – | 2.00 ms 1.00x |"), "{io}");
+        assert!(io.contains("| http_plaintext CPU per request | 25.0 µs | – | 17.0 µs |"), "{io}");
+        assert!(io.contains("| http_plaintext syscalls per request | 4.35 | – | n/a |"), "{io}");
+        assert!(
+            io.contains("| http_plaintext of which | recvfrom 2.00, epoll_ctl 1.11, writev 1.00 | – | – |"),
+            "{io}"
+        );
+        assert!(io.contains("n/a: not counted: perf not found"), "{io}");
+
         let json: serde_json::Value = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(json["cells"][0]["latency"]["p99_ns"], serde_json::json!([2.4e6, 2.4e6, 2.4e6]));
-        assert_eq!(json["cells"][0]["unit"], "req/s");
-        assert_eq!(json["cells"][2]["error"], "did not finish within 30s");
+        assert_eq!(json["cells"][0]["counts"]["syscalls"], 4.35);
+        assert_eq!(json["cells"][1]["error"], "did not finish within 30s");
+    }
+
+    #[test]
+    fn latency_tables_show_three_percentiles() {
+        let mut flume = cell(Workload::WakeRemote, 2, "flume", &[40e3]);
+        flume.latency = Some(Latency {
+            p50_ns: vec![5e3],
+            p99_ns: vec![40e3],
+            p999_ns: vec![120e3],
+            ..Latency::default()
+        });
+        let mut tokio = cell(Workload::WakeRemote, 2, "tokio", &[50e3]);
+        tokio.latency = Some(Latency {
+            p50_ns: vec![8e3],
+            p99_ns: vec![50e3],
+            p999_ns: vec![200e3],
+            ..Latency::default()
+        });
+        let r = results(vec![Workload::WakeRemote], &["flume", "tokio"], vec![flume, tokio]);
+        assert!(markdown(&r).contains("| wake_remote (p99) | p99 40.0 µs 0.80x | p99 50.0 µs 1.00x |"));
+        let md = latency_markdown(&r);
+        assert!(md.contains("| wake_remote p50 | 5.00 µs | 8.00 µs |"), "{md}");
+        assert!(md.contains("| wake_remote p99 | 40.0 µs 0.80x | 50.0 µs 1.00x |"), "{md}");
+        assert!(md.contains("| wake_remote p99.9 | 120 µs | 200 µs |"), "{md}");
+    }
+
+    #[test]
+    fn scaling_shows_speedups_and_oversubscription() {
+        let mut r = results(
+            vec![Workload::YieldMany],
+            &["flume"],
+            vec![
+                cell(Workload::YieldMany, 1, "flume", &[4e6]),
+                cell(Workload::YieldMany, 2, "flume", &[2e6]),
+                cell(Workload::YieldMany, 4, "flume", &[2.5e6]),
+            ],
+        );
+        let md = scaling_markdown(&r);
+        assert!(md.contains("| yield_many | 2w 2.00x, 4w 1.60x |"), "{md}");
+        assert!(md.contains("oversubscribed"), "{md}");
+        assert!(markdown(&r).contains("#### 4 workers (on 2 cores: oversubscribed)"));
+        r.workers = vec![2];
+        assert_eq!(scaling_markdown(&r), "");
     }
 
     #[test]
     fn number_formatting() {
+        assert_eq!(times(0.4567), "0.46x");
+        assert_eq!(times(12.345), "12.35x");
+        assert_eq!(times(0.0047), "0.0047x");
+        assert_eq!(times(0.05), "0.050x");
         assert_eq!(sig3(1.234), "1.23");
         assert_eq!(sig3(12.34), "12.3");
         assert_eq!(sig3(123.4), "123");
@@ -409,7 +498,11 @@ mod tests {
 
     #[test]
     fn json_holds_every_sample() {
-        let r = results(vec![cell(Workload::YieldMany, "tokio", &[1.0, 2.0, 3.0])]);
+        let r = results(
+            vec![Workload::YieldMany],
+            &["tokio"],
+            vec![cell(Workload::YieldMany, 2, "tokio", &[1.0, 2.0, 3.0])],
+        );
         let json: serde_json::Value = serde_json::from_str(&serde_json::to_string(&r).unwrap()).unwrap();
         assert_eq!(json["cells"][0]["samples"], serde_json::json!([1.0, 2.0, 3.0]));
         assert_eq!(json["cells"][0]["workload"], "yield_many");

@@ -1,5 +1,6 @@
-//! The workloads, written once against [`Runner`] / [`Spawner`] so that every
-//! contender runs the same code.
+//! The time workloads and the memory one, written once against [`Runner`] /
+//! [`Spawner`] so that every contender runs the same code (their names,
+//! units and sizes are in `workload`).
 //!
 //! They mirror the peers' own benchmarks so that the numbers mean the same
 //! thing: tokio's `benches/rt_multi_threaded.rs` (`spawn_many_*`,
@@ -7,8 +8,9 @@
 //! `benches/executor.rs` (`spawn_recursively`, `channels`, `web_server`),
 //! plus two million-task ones: spawn throughput and memory per parked task.
 //! `yield_many_agnostic` is `yield_many` with the runtime-agnostic yield of
-//! futures-lite for every contender. The I/O rows (`tcp_echo`,
-//! `http_plaintext`) are in `io_workloads`.
+//! futures-lite for every contender. The scheduling-latency rows
+//! (`wake_remote`, `wake_local`) are in `wake`, the I/O rows (`tcp_echo`,
+//! `http_plaintext`) in `io_workloads`.
 //! Channels are runtime-agnostic (`async-channel`, `futures-channel`), so no
 //! contender gets a primitive tuned for it.
 
@@ -25,261 +27,19 @@ use std::{
 };
 
 use crate::{
-    contenders::{Runner, Spawner},
     memory,
+    runner::{Runner, Spawner},
+    workload::{Kind, Sizes, Workload},
 };
-
-/// One benchmark workload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Workload {
-    /// 10 000 tasks spawned from inside a task, each decrementing a counter.
-    SpawnManyLocal,
-    /// 10 000 tasks spawned from outside the runtime, then awaited.
-    SpawnManyRemoteIdle,
-    /// The same while every worker is kept busy by tasks that yield and stall 10 µs.
-    SpawnManyRemoteBusy,
-    /// 200 tasks × 1 000 yields.
-    YieldMany,
-    /// The same with the runtime-agnostic yield (`futures_lite::future::yield_now`:
-    /// `cx.waker().wake_by_ref()`, then `Pending`) for every contender.
-    YieldManyAgnostic,
-    /// 1 000 ping-pong pairs over oneshot channels, spawned from inside a task.
-    PingPong,
-    /// A chain of 1 000 tasks, each spawning the next.
-    ChainedSpawn,
-    /// 300 chains of tasks, each spawning and awaiting the next, 300 deep.
-    SpawnRecursively,
-    /// A ring of 300 tasks passing a token over `bounded(1)` channels, 300 rounds.
-    Channels,
-    /// A simulated service: request tasks that yield and round-trip to a "database" task.
-    WebServer,
-    /// 64 client tasks doing 64-byte round trips to an echo server on the
-    /// same runtime, over 127.0.0.1: round trips per second, p50 and p99.
-    TcpEcho,
-    /// A hyper HTTP/1.1 "Hello, World!" server, 64 keep-alive connections from
-    /// a load generator in its own process: requests per second, p50 and p99.
-    HttpPlaintext,
-    /// 1 000 000 empty tasks spawned from outside in batches of 10 000: tasks per second.
-    Throughput,
-    /// Peak RSS per pending task with 1 000 000 parked tasks (a child process each).
-    Memory,
-}
-
-/// How a workload's samples are expressed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Nanoseconds per iteration: lower is better.
-    Nanos,
-    /// Tasks per second: higher is better.
-    TasksPerSec,
-    /// Round trips per second: higher is better.
-    RoundTripsPerSec,
-    /// Requests per second: higher is better.
-    RequestsPerSec,
-    /// Bytes per parked task: lower is better.
-    BytesPerTask,
-}
-
-impl Unit {
-    /// The name used in the JSON output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Unit::Nanos => "ns/iter",
-            Unit::TasksPerSec => "tasks/s",
-            Unit::RoundTripsPerSec => "round trips/s",
-            Unit::RequestsPerSec => "req/s",
-            Unit::BytesPerTask => "bytes/task",
-        }
-    }
-
-    /// Whether a larger sample is the better one.
-    pub fn higher_is_better(self) -> bool {
-        matches!(self, Unit::TasksPerSec | Unit::RoundTripsPerSec | Unit::RequestsPerSec)
-    }
-}
-
-impl Workload {
-    /// Every workload, in the order of the table's rows.
-    pub const ALL: [Workload; 14] = [
-        Workload::SpawnManyLocal,
-        Workload::SpawnManyRemoteIdle,
-        Workload::SpawnManyRemoteBusy,
-        Workload::YieldMany,
-        Workload::YieldManyAgnostic,
-        Workload::PingPong,
-        Workload::ChainedSpawn,
-        Workload::SpawnRecursively,
-        Workload::Channels,
-        Workload::WebServer,
-        Workload::TcpEcho,
-        Workload::HttpPlaintext,
-        Workload::Throughput,
-        Workload::Memory,
-    ];
-
-    /// The name used on the command line and in the reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            Workload::SpawnManyLocal => "spawn_many_local",
-            Workload::SpawnManyRemoteIdle => "spawn_many_remote_idle",
-            Workload::SpawnManyRemoteBusy => "spawn_many_remote_busy",
-            Workload::YieldMany => "yield_many",
-            Workload::YieldManyAgnostic => "yield_many_agnostic",
-            Workload::PingPong => "ping_pong",
-            Workload::ChainedSpawn => "chained_spawn",
-            Workload::SpawnRecursively => "spawn_recursively",
-            Workload::Channels => "channels",
-            Workload::WebServer => "web_server",
-            Workload::TcpEcho => "tcp_echo",
-            Workload::HttpPlaintext => "http_plaintext",
-            Workload::Throughput => "throughput",
-            Workload::Memory => "memory",
-        }
-    }
-
-    /// Every name, for error messages.
-    pub fn names() -> Vec<&'static str> {
-        Self::ALL.iter().map(|w| w.name()).collect()
-    }
-
-    /// The workload called `name`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|w| w.name() == name)
-    }
-
-    /// The unit of its samples.
-    pub fn unit(self) -> Unit {
-        match self {
-            Workload::Throughput => Unit::TasksPerSec,
-            Workload::TcpEcho => Unit::RoundTripsPerSec,
-            Workload::HttpPlaintext => Unit::RequestsPerSec,
-            Workload::Memory => Unit::BytesPerTask,
-            _ => Unit::Nanos,
-        }
-    }
-
-    /// Whether it is an I/O workload (`io_workloads`): sampled for a fixed
-    /// time on freshly started contenders, with latencies beside its rate.
-    pub fn is_io(self) -> bool {
-        matches!(self, Workload::TcpEcho | Workload::HttpPlaintext)
-    }
-}
-
-/// The sizes of the workloads.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct Sizes {
-    /// Tasks per `spawn_many_*` iteration.
-    pub spawn_many: usize,
-    /// Busy tasks per worker in `spawn_many_remote_busy`.
-    pub busy_per_worker: usize,
-    /// Tasks in `yield_many` and `yield_many_agnostic`.
-    pub yield_tasks: usize,
-    /// Yields per task in `yield_many` and `yield_many_agnostic`.
-    pub yields: usize,
-    /// Pairs in `ping_pong`.
-    pub pings: usize,
-    /// Links in `chained_spawn`.
-    pub chain: usize,
-    /// Tasks (chains, ring members, requests) in the async-executor workloads.
-    pub tasks: usize,
-    /// Steps (depth, rounds, database calls) in the async-executor workloads.
-    pub steps: usize,
-    /// Tasks in `throughput`.
-    pub throughput_tasks: usize,
-    /// Tasks spawned before awaiting them, in `throughput`.
-    pub throughput_batch: usize,
-    /// Parked tasks in `memory`.
-    pub memory_tasks: usize,
-    /// Client tasks (and connections) in `tcp_echo`.
-    pub echo_clients: usize,
-    /// Bytes per message in `tcp_echo`.
-    pub echo_message: usize,
-    /// How long one `tcp_echo` sample runs, in milliseconds.
-    pub echo_millis: u64,
-    /// Keep-alive connections in `http_plaintext`.
-    pub http_connections: usize,
-    /// How long one `http_plaintext` sample runs, in milliseconds.
-    pub http_millis: u64,
-}
-
-impl Sizes {
-    /// The peers' sizes.
-    pub fn full() -> Self {
-        Self {
-            spawn_many: 10_000,
-            busy_per_worker: 2,
-            yield_tasks: 200,
-            yields: 1_000,
-            pings: 1_000,
-            chain: 1_000,
-            tasks: 300,
-            steps: 300,
-            throughput_tasks: 1_000_000,
-            throughput_batch: 10_000,
-            memory_tasks: 1_000_000,
-            echo_clients: 64,
-            echo_message: 64,
-            echo_millis: 1_000,
-            http_connections: 64,
-            http_millis: 5_000,
-        }
-    }
-
-    /// `--quick`: a tenth of the spawn-many and million-task workloads,
-    /// shorter I/O samples with fewer echo clients, the rest as they are.
-    pub fn quick() -> Self {
-        Self {
-            spawn_many: 1_000,
-            throughput_tasks: 100_000,
-            memory_tasks: 100_000,
-            echo_clients: 16,
-            echo_millis: 200,
-            http_millis: 1_000,
-            ..Self::full()
-        }
-    }
-
-    /// How long one sample of the I/O `workload` runs (its warm-up: a quarter).
-    pub fn io_duration(&self, workload: Workload) -> Duration {
-        match workload {
-            Workload::HttpPlaintext => Duration::from_millis(self.http_millis),
-            _ => Duration::from_millis(self.echo_millis),
-        }
-    }
-
-    /// For tests: everything small.
-    #[cfg(test)]
-    pub fn tiny() -> Self {
-        Self {
-            spawn_many: 100,
-            busy_per_worker: 1,
-            yield_tasks: 10,
-            yields: 10,
-            pings: 10,
-            chain: 10,
-            tasks: 10,
-            steps: 10,
-            throughput_tasks: 1_000,
-            throughput_batch: 100,
-            memory_tasks: 100,
-            echo_clients: 4,
-            echo_message: 64,
-            echo_millis: 20,
-            http_connections: 4,
-            http_millis: 100,
-        }
-    }
-}
 
 /// Runs `iters` iterations of `workload` on `rt` (which has `workers` worker
 /// threads) and returns the time taken by them alone (set-up and tear-down,
 /// such as `spawn_many_remote_busy`'s busy tasks, excluded).
 ///
 /// # Panics
-/// For [`Workload::Memory`]: it runs in a child process, see [`park`]; and
-/// for the I/O workloads (see `io_workloads::sample`).
+/// If `workload` is not a [`Kind::Time`] one.
 pub fn sample<R: Runner>(rt: &R, workers: usize, workload: Workload, sizes: &Sizes, iters: u32) -> Duration {
+    assert_eq!(workload.kind(), Kind::Time, "{} is not a time workload", workload.name());
     if workload == Workload::SpawnManyRemoteBusy {
         return remote_busy(rt, sizes, iters, workers);
     }
@@ -297,10 +57,11 @@ pub fn sample<R: Runner>(rt: &R, workers: usize, workload: Workload, sizes: &Siz
             Workload::Channels => channels(rt, sizes.tasks, sizes.steps),
             Workload::WebServer => web_server(rt, sizes.tasks, sizes.steps),
             Workload::Throughput => throughput(rt, sizes.throughput_tasks, sizes.throughput_batch),
-            Workload::Memory => panic!("the memory workload runs in a child process"),
-            Workload::TcpEcho | Workload::HttpPlaintext => {
-                panic!("the I/O workloads are sampled by io_workloads::sample")
-            }
+            Workload::WakeRemote
+            | Workload::WakeLocal
+            | Workload::TcpEcho
+            | Workload::HttpPlaintext
+            | Workload::Memory => unreachable!("checked above"),
         }
     }
     start.elapsed()
