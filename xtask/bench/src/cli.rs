@@ -11,6 +11,7 @@ use anyhow::{Context, bail};
 use crate::{
     baseline::Baseline,
     contenders::{self, ALIASES},
+    native::{self, Native},
     workload::{Kind, Rounds, Workload},
 };
 
@@ -62,6 +63,11 @@ pub struct Args {
     #[arg(long, value_name = "REV")]
     pub baseline: Option<String>,
 
+    /// Skip the backends on the runtime's own sockets (`flume/native`, …)
+    /// in the I/O rows, and the second build of the bench they need.
+    #[arg(long)]
+    pub no_native: bool,
+
     /// Where to write every sample as JSON.
     #[arg(long, value_name = "PATH", default_value = "target/bench/bench.json")]
     pub json: PathBuf,
@@ -94,6 +100,16 @@ pub struct Args {
     /// the harness's own tests: the numbers mean nothing).
     #[arg(long, hide = true)]
     pub queue_dev_profile: bool,
+}
+
+/// Whether this run needs the native build (`native.rs`): an I/O row and a
+/// backend among what it runs, no `--no-native`, and this binary not the
+/// native build itself.
+pub fn wants_native(args: &Args) -> anyhow::Result<bool> {
+    let io = parse_workloads(&args.filter)?.iter().any(|w| w.is_io());
+    let backends = contenders::backend_names();
+    let ours = parse_contenders(&args.contenders)?.iter().any(|c| backends.contains(c));
+    Ok(io && ours && !args.no_native && !native::THIS_IS_NATIVE && contenders::extra_name().is_none())
 }
 
 /// `--workers` unless told otherwise.
@@ -144,6 +160,7 @@ impl Plan {
         cores: usize,
         exe: &Path,
         baseline: Option<&Baseline>,
+        native: Option<&Native>,
     ) -> anyhow::Result<Self> {
         let workloads = parse_workloads(&args.filter)?;
         let picked = parse_contenders(&args.contenders)?;
@@ -163,6 +180,20 @@ impl Plan {
                     name: name.into(),
                     exe: baseline.exe.clone(),
                     workloads: baseline.hello.workloads.clone(),
+                });
+            }
+            if let Some(native) = native.filter(|n| n.hello.backends.iter().any(|b| b == name)) {
+                // The I/O rows only: elsewhere it is the same runtime.
+                let io = native
+                    .hello
+                    .workloads
+                    .iter()
+                    .filter(|w| Workload::from_name(w).is_some_and(Workload::is_io));
+                contenders.push(Spec {
+                    label: format!("{name}{}", native::SUFFIX),
+                    name: name.into(),
+                    exe: native.exe.clone(),
+                    workloads: io.cloned().collect(),
                 });
             }
         }
@@ -330,7 +361,7 @@ mod tests {
     }
 
     fn plan(argv: &[&str], baseline: Option<&Baseline>) -> Plan {
-        Plan::from_args(&args(argv).unwrap(), 2, Path::new("/bench"), baseline).unwrap()
+        Plan::from_args(&args(argv).unwrap(), 2, Path::new("/bench"), baseline, None).unwrap()
     }
 
     fn labels(plan: &Plan) -> Vec<&str> {

@@ -7,10 +7,10 @@
 //! stack (`net`), put together in a [`Harness`]: tokio on `tokio::net`,
 //! everyone else on `async-net`. Adding a contender is one arm in
 //! [`start`] and its name in [`REFERENCES`] (or, for this runtime, a
-//! backend in the `backends` crate). This runtime on sockets of its own,
-//! once it has them, is one more `NetStack` (in `net`) and one arm here:
-//! `Harness::<Ours<Q>, ItsNet>` under a name of its own, like
-//! `"flume/native"`, added to [`names`].
+//! backend in the `backends` crate). In a build with this crate's feature
+//! `native` the backends run on the runtime's own sockets (`NativeNet`);
+//! a run hosts that build's backends as `flume/native` and so on, in that
+//! binary's processes (`native.rs`).
 
 use std::{marker::PhantomData, sync::OnceLock, time::Duration};
 
@@ -101,8 +101,15 @@ pub fn start(name: &str, workers: usize, role: Role) -> Option<Box<dyn Contender
     if let Some(extra) = EXTRA.get().filter(|extra| extra.name == name) {
         return Some((extra.start)(workers));
     }
+    // A `native` build runs the backends on the runtime's own sockets.
+    #[cfg(not(feature = "native"))]
     let ours = backends::with_backend!(name, |Q| {
         Box::new(Harness::<_, AsyncNet>::new(Ours::<Q>::new(workers), workers)) as Box<dyn Contender>
+    });
+    #[cfg(feature = "native")]
+    let ours = backends::with_backend!(name, |Q| {
+        Box::new(Harness::<_, crate::net::NativeNet>::new(Ours::<Q>::new(workers), workers))
+            as Box<dyn Contender>
     });
     ours.or_else(|| {
         let started: Box<dyn Contender> = match name {

@@ -21,7 +21,8 @@
 //! 5. Processes: `serve` (a contender's process: the child side of the
 //!    protocol), `remote` (the parent side), `perf` (syscall counting).
 //! 6. A run: `results` (cells and their summaries, as data), `baseline`
-//!    (building `--baseline REV`), `cli` (flags and the plan), `measure`
+//!    (building `--baseline REV`), `native` (building the backends on the
+//!    runtime's own sockets), `cli` (flags and the plan), `measure`
 //!    (adaptive, interleaved rounds).
 //! 7. Outputs: `report` (the Markdown tables), `targets` (the issue's
 //!    targets, judged from the results), `chart` (the SVG), `docs` (the JSON
@@ -67,6 +68,7 @@ mod io_workloads;
 mod loadgen;
 mod measure;
 mod memory;
+mod native;
 mod net;
 mod own_queue;
 mod perf;
@@ -147,8 +149,9 @@ fn bench(argv: &[String]) -> anyhow::Result<()> {
     cli::parse_contenders(&args.contenders)?;
     cli::parse_workers(&args.workers, cores)?;
     let baseline = args.baseline.as_deref().map(|rev| baseline::prepare(rev, &root)).transpose()?;
+    let native = if cli::wants_native(&args)? { Some(native::prepare(&root)?) } else { None };
     let exe = remote::this_binary()?;
-    let plan = Plan::from_args(&args, cores, &exe, baseline.as_ref())?;
+    let plan = Plan::from_args(&args, cores, &exe, baseline.as_ref(), native.as_ref())?;
     let sizes = if plan.quick { Sizes::quick() } else { Sizes::full() };
     if !plan.contenders.iter().any(|c| c.label == REFERENCE) {
         eprintln!("bench: tokio is not among the contenders, so there are no ratios");

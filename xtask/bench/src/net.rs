@@ -6,7 +6,10 @@
 //! Each contender runs on its native stack, the one its users would pick:
 //! tokio on `tokio::net` ([`TokioNet`], hyper through hyper-util's
 //! `TokioIo`); everyone else on `async-net` ([`AsyncNet`], hyper through
-//! [`FuturesIo`], this crate's adaptor). Every socket gets `TCP_NODELAY`, on
+//! [`FuturesIo`], this crate's adaptor); and, in a build with this crate's
+//! feature `native`, this runtime's backends on its own sockets
+//! ([`NativeNet`], hyper with no adaptor), run as `flume/native` and so on
+//! (see `native.rs`). Every socket gets `TCP_NODELAY`, on
 //! both stacks alike.
 
 use std::{
@@ -174,6 +177,58 @@ impl NetStack for AsyncNet {
 
     fn hyper_io(stream: Self::Stream) -> Self::HyperIo {
         FuturesIo::new(stream)
+    }
+}
+
+// --- runtime_core::net -----------------------------------------------------
+
+/// This runtime's own sockets (feature `native` of this crate: runtime-core
+/// with `net` and `hyper`), hyper on them with no adaptor: what an
+/// application on the facade's default features gets.
+#[cfg(feature = "native")]
+#[derive(Debug)]
+pub struct NativeNet;
+
+#[cfg(feature = "native")]
+impl Stream for runtime_core::net::TcpStream {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        AsyncRead::poll_read(self, cx, buf)
+    }
+
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        AsyncWrite::poll_write(self, cx, buf)
+    }
+}
+
+#[cfg(feature = "native")]
+impl NetStack for NativeNet {
+    type Listener = runtime_core::net::TcpListener;
+    type Stream = runtime_core::net::TcpStream;
+    // hyper's `Read` / `Write` are implemented on the stream itself.
+    type HyperIo = runtime_core::net::TcpStream;
+
+    async fn bind() -> io::Result<Self::Listener> {
+        runtime_core::net::TcpListener::bind(LOOPBACK).await
+    }
+
+    fn local_addr(listener: &Self::Listener) -> io::Result<SocketAddr> {
+        listener.local_addr()
+    }
+
+    async fn accept(listener: &Self::Listener) -> io::Result<Self::Stream> {
+        let (stream, _) = listener.accept().await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    async fn connect(addr: SocketAddr) -> io::Result<Self::Stream> {
+        let stream = runtime_core::net::TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(stream)
+    }
+
+    fn hyper_io(stream: Self::Stream) -> Self::HyperIo {
+        stream
     }
 }
 

@@ -38,6 +38,11 @@ const IO_BEST: f64 = 1.0;
 const IO_BEST_P99: f64 = 1.2;
 const IO_EVERY: f64 = 1.1;
 
+/// Issue 20, for the backends on the runtime's own sockets: the best one's
+/// throughput at least 5% ahead of tokio's, every one within 5%.
+const NATIVE_BEST: f64 = 0.95;
+const NATIVE_EVERY: f64 = 1.05;
+
 /// Bytes per parked task.
 const MEMORY_BYTES: f64 = 200.0;
 
@@ -157,6 +162,67 @@ pub fn check(results: &Results) -> Vec<Check> {
                     format!("worst: {backend} {r:.2}x, {}", over(r, IO_EVERY))
                 },
             },
+        });
+    }
+
+    // 2c. Issue 20: the backends on the runtime's own sockets (`flume/native`,
+    // ...): syscalls per request at most tokio's + 5%, the best 5% ahead of
+    // tokio and every one within 5%, the best one's p99 and CPU per request
+    // at most tokio's.
+    let natives: Vec<String> = BACKENDS
+        .iter()
+        .map(|b| format!("{b}{}", crate::native::SUFFIX))
+        .filter(|n| results.contenders.iter().any(|c| c == n))
+        .collect();
+    let counts =
+        |workload, contender: &str| results.cell(workload, w, contender).and_then(|c| c.counts.as_ref());
+    for workload in [Workload::TcpEcho, Workload::HttpPlaintext] {
+        let name = workload.name();
+        let rated: Vec<(f64, &str)> =
+            natives.iter().filter_map(|n| ratio(workload, n).map(|r| (r, n.as_str()))).collect();
+        let best = rated.iter().copied().min_by(|a, b| a.0.total_cmp(&b.0));
+        let worst = rated.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0));
+        let target = format!("native: best ≤ {NATIVE_BEST}x tokio on {name}, every one ≤ {NATIVE_EVERY}x");
+        checks.push(match (best, worst) {
+            (Some((b, bn)), Some((w_, wn))) => Check {
+                target,
+                met: Some(b <= NATIVE_BEST && w_ <= NATIVE_EVERY),
+                detail: format!("best: {bn} {b:.2}x, worst: {wn} {w_:.2}x"),
+            },
+            _ => not_measured(target),
+        });
+        let target = format!("native: the best one's p99 and CPU per request ≤ tokio's on {name}");
+        checks.push(match best {
+            None => not_measured(target),
+            Some((_, bn)) => {
+                let p99 =
+                    results.cell(workload, w, bn).and_then(|c| c.latency.as_ref()).and_then(|l| l.p99_ratio);
+                let cpu = |c: &str| counts(workload, c).and_then(|k| k.cpu).map(|s| s.median);
+                let cpu_ratio = cpu(bn).zip(cpu(crate::contenders::REFERENCE)).map(|(o, t)| o / t);
+                match (p99, cpu_ratio) {
+                    (Some(p), Some(c)) => Check {
+                        target,
+                        met: Some(p <= 1.0 && c <= 1.0),
+                        detail: format!("{bn}: p99 {p:.2}x, CPU per request {c:.2}x tokio's"),
+                    },
+                    _ => not_measured(target),
+                }
+            }
+        });
+        let target = format!("native: syscalls per request ≤ tokio's + 5% on {name}");
+        let theirs = counts(workload, crate::contenders::REFERENCE).and_then(|k| k.syscalls);
+        let ours: Vec<(f64, &str)> = natives
+            .iter()
+            .filter_map(|n| counts(workload, n).and_then(|k| k.syscalls).map(|s| (s, n.as_str())))
+            .collect();
+        let most = ours.iter().copied().max_by(|a, b| a.0.total_cmp(&b.0));
+        checks.push(match (theirs, most) {
+            (Some(t), Some((m, mn))) if t > 0.0 => Check {
+                target,
+                met: Some(m <= t * 1.05),
+                detail: format!("most: {mn} {m:.2} per request, tokio {t:.2} ({:.2}x)", m / t),
+            },
+            _ => not_measured(target),
         });
     }
 
