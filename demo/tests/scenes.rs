@@ -88,6 +88,20 @@ fn echo(backend: &str) {
     ]);
 }
 
+fn http(backend: &str) {
+    scene(backend, "http", &[]).stdout_has(&[
+        "hyper server on http://127.0.0.1:",
+        "6400 requests in ",
+        " requests/s",
+        "request: p50 ",
+        "readiness events, ",
+        // The server's accept loop, 32 clients, and each connection's task on
+        // both sides. (Whether a server connection finished or was cancelled
+        // by the shutdown depends on when its client's close arrived.)
+        "metrics: spawned 97, ",
+    ]);
+}
+
 fn panic(backend: &str) {
     let run = scene(backend, "panic", &[]).stdout_has(&[
         "panic hook: thread worker-",
@@ -127,6 +141,7 @@ fn tour(backend: &str) {
         "== stealing",
         "== background",
         "== echo",
+        "== http",
         "== panic",
         "== blocking",
     ];
@@ -162,6 +177,10 @@ macro_rules! scene_tests {
             #[test]
             fn echo() {
                 super::echo($feature);
+            }
+            #[test]
+            fn http() {
+                super::http($feature);
             }
             #[test]
             fn panic() {

@@ -1,9 +1,10 @@
 //! `background`: a task ticks on a timer while foreground work runs, and is
 //! dropped cleanly when the runtime shuts down.
 //!
-//! The timer is `async-io`'s `Timer`, which works on any executor: its
-//! reactor thread wakes the task when the deadline passes, and the task's
-//! worker is free in between (no `thread::sleep` inside a `poll`).
+//! The timers are the runtime's own (`runtime_core::time`, feature `net`):
+//! a timing wheel that the worker waiting in the I/O driver waits on, so the
+//! worker that fires a timer runs the task it wakes, and every worker is
+//! free in between (no `thread::sleep` inside a `poll`).
 
 use std::{
     sync::{
@@ -13,9 +14,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_io::Timer;
-use futures_lite::StreamExt;
-use runtime_core::{Metrics, Queue};
+use runtime_core::{Metrics, Queue, time};
 
 use crate::settings::Settings;
 
@@ -50,8 +49,10 @@ pub fn run<Q: Queue>(settings: &Settings) -> anyhow::Result<Metrics> {
     let ticker = Ticker { ticks: ticks.clone() };
     rt.spawn(async move {
         let ticker = ticker;
-        let mut interval = Timer::interval(TICK);
-        while interval.next().await.is_some() {
+        // The first tick a TICK from now (`interval`'s first is at once).
+        let mut interval = time::interval_at(Instant::now() + TICK, TICK);
+        loop {
+            interval.tick().await;
             let n = ticker.ticks.fetch_add(1, Ordering::Relaxed) + 1;
             println!("   background: tick {n} at {:>3} ms", ms());
         }
@@ -63,7 +64,7 @@ pub fn run<Q: Queue>(settings: &Settings) -> anyhow::Result<Metrics> {
         .map(|j| {
             rt.spawn(async move {
                 for _ in 0..STEPS {
-                    Timer::after(STEP * j as u32).await;
+                    time::sleep(STEP * j as u32).await;
                 }
                 println!("   foreground: job {j} done at {:>3} ms", ms());
             })

@@ -3,6 +3,7 @@
 mod background;
 mod blocking;
 mod echo;
+mod http;
 mod panic;
 mod priorities;
 mod stealing;
@@ -40,6 +41,7 @@ fn run_one<Q: Queue>(scene: Scene, settings: &Settings) -> anyhow::Result<()> {
         Scene::Stealing => stealing::run::<Q>(settings)?,
         Scene::Background => background::run::<Q>(settings)?,
         Scene::Echo => echo::run::<Q>(settings)?,
+        Scene::Http => http::run::<Q>(settings)?,
         Scene::Panic => panic::run::<Q>(settings)?,
         Scene::Blocking => blocking::run::<Q>(settings)?,
     };
