@@ -152,7 +152,8 @@ pub(crate) enum WaitIn {
     BlockOn,
     /// In the runtime's own I/O driver when no other worker does, else on
     /// its parker (feature `net`): see `sleeper.rs`.
-    #[cfg_attr(not(loom), allow(dead_code))]
+    // Used by the driver (`net`), and by the loom model of `sleeper.rs`.
+    #[cfg_attr(any(loom, not(feature = "net")), allow(dead_code))]
     Reactor(std::sync::Arc<dyn Reactor>),
 }
 
