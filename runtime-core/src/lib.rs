@@ -51,6 +51,11 @@
 //!    live-task registry), `metrics`, `panic_policy`, `hooks`, `stall` (the
 //!    per-worker watch state the watcher reads), `trace` (feature
 //!    `tracing`: a span per task, events for stalls and unobserved panics).
+//!    Feature `net` adds, in this order: `coop` (the cooperative budget),
+//!    `time/wheel.rs` and `time/timers.rs` (the timing wheel, and the timers
+//!    behind their lock), and the I/O driver's core in `io/` (`ready`,
+//!    `scheduled_io`, `registration`, `driver`: a `Reactor` of `sleeper`'s,
+//!    which owns the timers).
 //! 2. **Per task**: `config` (checked settings), `books` (the runtime's
 //!    queue-independent state, which every task holds), `task` (the
 //!    wrapper that counts, registers and contains panicking destructors,
@@ -63,10 +68,15 @@
 //!    beside it the blocking pool (`blocking.rs`), which its threads reach
 //!    through a handle.
 //! 5. **The threads**: the worker loop (`worker/`: the search order in
-//!    `next.rs`, the park steps in `park.rs`, the reactor loop in
-//!    `reactor.rs`) and the stall watcher (`watcher.rs`).
+//!    `next.rs`, the park steps in `park.rs`, async-io's reactor loop in
+//!    `reactor.rs` (feature `io`), the polls of the runtime's own driver in
+//!    `driver.rs` (feature `net`)) and the stall watcher (`watcher.rs`).
 //! 6. **What users call**: `builder`, `runtime`, `task_group`,
-//!    `block_on`, `yield_now`.
+//!    `block_on`, `yield_now`; with `net`, `net/` (the sockets),
+//!    `io/async_fd.rs` (any file descriptor), `time/mod.rs` (`sleep`,
+//!    `timeout`, `interval`), each finding the driver through the current
+//!    handle; with `hyper`, `hyper/` (hyper's `Executor` and `Timer`, and
+//!    its `Read`/`Write` on the sockets, in `net/`).
 //!
 //! Two pairs import each other, as in tokio: `handle` and `blocking` (the
 //! pool is reached through the handle, its threads hold one), and `builder`
