@@ -87,7 +87,10 @@ pub fn benchmarks_md(results: &Results, checks: &[Check], chart: &str) -> String
          - `wake_remote` and `wake_local` measure scheduling latency (see below).\n\
          - `tcp_echo` and `http_plaintext` run over 127.0.0.1, each contender on its own sockets \
          (tokio on `tokio::net`, the others on `async-net`; async-executor's threads in \
-         `async_io::block_on`, as smol runs it). A sample runs for a fixed time ({echo} ms and {http} ms, \
+         `async_io::block_on`, as smol runs it), and this runtime's backends once more on its own \
+         sockets and driver, hyper with no adaptor (`flume/native`, …: a second build of the bench \
+         with runtime-core's `net` and `hyper` instead of `io`, what an application gets by default; \
+         these columns appear in the I/O rows only). A sample runs for a fixed time ({echo} ms and {http} ms, \
          after a warm-up of a quarter of that). `http_plaintext`'s load generator is this binary in a \
          process of its own ({conns} keep-alive connections, requests back to back), the same for \
          every contender. The I/O tables add p50/p99/p99.9, CPU per request (`getrusage` of the \

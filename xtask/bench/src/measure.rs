@@ -84,7 +84,10 @@ pub fn run(plan: &Plan, sizes: &Sizes) -> anyhow::Result<Measured> {
                 Kind::Io => ctx.io_row(&mut row, &mut clock),
                 Kind::Memory => ctx.memory_row(&mut row, &mut clock),
             }
-            cells.extend(row.cells);
+            // A contender whose binary does not run this workload (the
+            // native build's, outside the I/O rows) has no cell in it.
+            let runs: Vec<bool> = plan.contenders.iter().map(|c| c.runs(workload)).collect();
+            cells.extend(row.cells.into_iter().zip(runs).filter_map(|(cell, runs)| runs.then_some(cell)));
         }
         progress.set_message(format!("{workers}w: stopping the runtimes"));
         drop(procs);
