@@ -23,7 +23,10 @@ use runtime_core::{
     spawn, spawn_with, time,
 };
 
-use crate::settings::Settings;
+use crate::{
+    report::{percentile, show},
+    settings::Settings,
+};
 
 /// Concurrent client tasks, and the requests each sends in turn.
 const CLIENTS: usize = 200;
@@ -151,22 +154,4 @@ async fn client(mut stream: TcpStream, id: usize) -> anyhow::Result<Vec<Duration
         }
     }
     Ok(round_trips)
-}
-
-/// The `p`th percentile of sorted `values` (nearest rank).
-fn percentile(values: &[Duration], p: usize) -> Duration {
-    if values.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (values.len() * p).div_ceil(100).max(1);
-    values[rank - 1]
-}
-
-/// `d` in µs below a millisecond, in ms above.
-fn show(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
-        format!("{} µs", d.as_micros())
-    } else {
-        format!("{:.1} ms", d.as_secs_f64() * 1e3)
-    }
 }

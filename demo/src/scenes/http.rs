@@ -24,7 +24,10 @@ use runtime_core::{
     spawn, time,
 };
 
-use crate::settings::Settings;
+use crate::{
+    report::{percentile, show},
+    settings::Settings,
+};
 
 /// Keep-alive connections, each sending its requests one after another.
 const CLIENTS: usize = 32;
@@ -131,22 +134,4 @@ async fn client(addr: SocketAddr, id: usize) -> anyhow::Result<Vec<Duration>> {
         }
     }
     Ok(latencies)
-}
-
-/// The `p`th percentile of sorted `values` (nearest rank).
-fn percentile(values: &[Duration], p: usize) -> Duration {
-    if values.is_empty() {
-        return Duration::ZERO;
-    }
-    let rank = (values.len() * p).div_ceil(100).max(1);
-    values[rank - 1]
-}
-
-/// `d` in µs below a millisecond, in ms above.
-fn show(d: Duration) -> String {
-    if d < Duration::from_millis(1) {
-        format!("{} µs", d.as_micros())
-    } else {
-        format!("{:.1} ms", d.as_secs_f64() * 1e3)
-    }
 }
