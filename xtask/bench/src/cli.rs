@@ -392,6 +392,32 @@ mod tests {
     }
 
     #[test]
+    fn the_native_build_adds_its_backends_for_the_io_rows_only() {
+        let native = Native {
+            exe: "/native/bench".into(),
+            hello: crate::protocol::Hello {
+                protocol: crate::protocol::VERSION,
+                contenders: vec!["flume".into(), "tokio".into()],
+                backends: vec!["flume".into()],
+                workloads: vec!["yield_many".into(), "tcp_echo".into(), "http_plaintext".into()],
+            },
+        };
+        let argv = args(&["--contenders", "flume,tokio"]).unwrap();
+        let with = Plan::from_args(&argv, 2, Path::new("/bench"), None, Some(&native)).unwrap();
+        let labels = labels(&with);
+        assert_eq!(labels, ["flume", "flume/native", "tokio"], "{labels:?}");
+        let spec = &with.contenders[1];
+        assert_eq!((spec.name.as_str(), spec.exe.as_path()), ("flume", Path::new("/native/bench")));
+        assert!(spec.runs(Workload::TcpEcho) && spec.runs(Workload::HttpPlaintext));
+        assert!(!spec.runs(Workload::YieldMany), "the same runtime as `flume` outside the I/O rows");
+        // Asked for only when an I/O row and a backend are in the run.
+        assert!(wants_native(&args(&["--filter", "tcp_echo"]).unwrap()).unwrap());
+        assert!(!wants_native(&args(&["--filter", "yield_many"]).unwrap()).unwrap());
+        assert!(!wants_native(&args(&["--contenders", "tokio"]).unwrap()).unwrap());
+        assert!(!wants_native(&args(&["--no-native"]).unwrap()).unwrap());
+    }
+
+    #[test]
     fn a_baseline_adds_its_backends_after_each_current_one() {
         let baseline = Baseline {
             info: crate::results::BaselineInfo {
