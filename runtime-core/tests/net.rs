@@ -198,8 +198,9 @@ fn from_std_outside_a_runtime_panics() {
 /// after the first round trips, no source is registered or deregistered
 /// (the driver never re-arms: mio registers once, edge-triggered, and this
 /// driver has no re-registration at all), and no operation returns
-/// `WouldBlock` (every read comes back short, which clears the readiness,
-/// so the read that would return `EAGAIN` is never made). About one
+/// `WouldBlock`, but for the rare stale event described at the check (every
+/// read comes back short, which clears the readiness, so the read that
+/// would return `EAGAIN` is not made). About one
 /// readiness event per message and side.
 fn steady_state_makes_no_extra_syscalls<Q: Queue>() {
     const WARM_UP: usize = 10;
@@ -250,9 +251,16 @@ fn steady_state_makes_no_extra_syscalls<Q: Queue>() {
     );
     assert_eq!(after.io_registered, before.io_registered, "a registration in steady state");
     assert_eq!(after.io_deregistered, before.io_deregistered, "a deregistration in steady state");
-    assert_eq!(
-        after.io_would_block, before.io_would_block,
-        "a read or write returned WouldBlock in steady state"
+    // Edge-triggered epoll can still report a readiness the read before it
+    // already used up: an event for the peer's ACK (EPOLLOUT) that comes
+    // with EPOLLIN set for data which its own event also reports. That read
+    // returns WouldBlock once (seen 1 in 1000 round trips, in one run of
+    // many); what must not happen is one per wait, as re-armed oneshot
+    // registrations make (async-io: about one per round trip).
+    let would_block = after.io_would_block - before.io_would_block;
+    assert!(
+        would_block <= ROUND_TRIPS as u64 / 100,
+        "{would_block} reads or writes returned WouldBlock in {ROUND_TRIPS} steady-state round trips"
     );
     assert!((2.0..2.5).contains(&per_trip), "{per_trip} readiness events per round trip; {after:?}");
 }
