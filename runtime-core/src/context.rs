@@ -114,15 +114,6 @@ pub(crate) fn leave_reactor() -> bool {
     with(|c| c.reactor.replace(Reactor::Away) == Reactor::Dispatched).unwrap_or(false)
 }
 
-/// Whether this thread is inside the reactor (waiting in it, or polling it,
-/// and dispatching what it found), between `enter_reactor` and
-/// `leave_reactor`.
-#[cfg_attr(not(any(feature = "io", feature = "net")), allow(dead_code))]
-#[inline]
-pub(crate) fn in_reactor() -> bool {
-    with(|c| c.reactor.get() != Reactor::Away).unwrap_or(false)
-}
-
 /// Called by the schedule function on a worker thread: `Away` if the worker
 /// is running tasks, otherwise where it was before this wake (`Inside` for
 /// the first wake dispatched from the reactor, `Dispatched` for later ones),

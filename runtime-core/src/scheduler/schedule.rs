@@ -46,6 +46,10 @@ impl<Q: Queue> Shared<Q> {
             Some(index) => {
                 self.count(index, Counter::LocalSchedules, 1);
                 let local = &self.locals[index];
+                // Whether this wake is dispatched from the reactor, read
+                // once (one thread-local read) and noted for `dispatched`.
+                #[cfg(any(feature = "io", feature = "net"))]
+                let reactor = context::note_dispatch();
                 match (priority, yielded) {
                     // A wake dispatched by the reactor (an I/O event, a timer
                     // due) goes to the back of the local queue: a batch of
@@ -54,7 +58,9 @@ impl<Q: Queue> Shared<Q> {
                     // first, which the LIFO slot would do. The slot is for a
                     // task that wakes another while it runs.
                     #[cfg(any(feature = "io", feature = "net"))]
-                    (Priority::Low, false) if context::in_reactor() => local.push(Priority::Low, runnable),
+                    (Priority::Low, false) if reactor != context::Reactor::Away => {
+                        local.push(Priority::Low, runnable)
+                    }
                     (Priority::Low, false) => {
                         if let Some(previous) = local.lifo.replace(runnable) {
                             local.push(Priority::Low, previous);
@@ -73,7 +79,7 @@ impl<Q: Queue> Shared<Q> {
                     (Priority::High, _) => local.push(Priority::High, runnable),
                 }
                 #[cfg(any(feature = "io", feature = "net"))]
-                if self.dispatched(index) {
+                if self.dispatched(index, reactor) {
                     // This worker runs the task when it is back from the
                     // reactor, but it may be busy long before it gets to a
                     // second `High` one: a reserved worker is told, as after
@@ -102,10 +108,11 @@ impl<Q: Queue> Shared<Q> {
     /// dispatching events from the I/O reactor, makes sure it comes back to
     /// run the task, without waking anyone else, and returns `true` (see
     /// "The I/O reactor" in `idle.rs`). Returns `false` if the worker is
-    /// running tasks: the caller notifies as after any push.
+    /// running tasks: the caller notifies as after any push. `reactor` is
+    /// what `context::note_dispatch` said for this wake.
     #[cfg(any(feature = "io", feature = "net"))]
-    fn dispatched(&self, index: usize) -> bool {
-        let first = match context::note_dispatch() {
+    fn dispatched(&self, index: usize, reactor: context::Reactor) -> bool {
+        let first = match reactor {
             context::Reactor::Away => return false,
             context::Reactor::Inside => true,
             context::Reactor::Dispatched => false,
